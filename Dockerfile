@@ -1,0 +1,26 @@
+# Production image: gunicorn serving vod.wsgi as a non-root user; the same image runs the Celery
+# worker, transcode worker and beat with another command (see docker-compose.yml).
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    VOD_ENV=production
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ffmpeg \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+# collectstatic needs settings to load; these placeholders exist only during the build.
+RUN SECRET_KEY=build-only ALLOWED_HOSTS=build python manage.py collectstatic --noinput \
+    && useradd --system --uid 10001 --home-dir /app vod \
+    && mkdir -p /app/var && chown vod /app/var
+
+USER vod
+EXPOSE 8000
+CMD ["gunicorn", "vod.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]

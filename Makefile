@@ -1,0 +1,43 @@
+# Two commands set everything up: `make run` (the service, embedded defaults) and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test lint system-deps venv clean
+
+$(STAMP): requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## make run: migrate, then the dev server, a Celery worker and beat in the foreground (Ctrl-C stops all).
+run: venv
+	@scripts/install_system_deps.sh ffmpeg
+	mkdir -p var/media var/celery/queue
+	$(PY) manage.py migrate --noinput
+	@scripts/print_run_banner.sh $(HOST) $(PORT)
+	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho -f Procfile.dev start
+
+## make lint: ruff, migrations in sync, and Django's deployment checks with production settings.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+	VOD_ENV=production SECRET_KEY=ci-only-$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
+		ALLOWED_HOSTS=vod.example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+## make test: quality gates, then the whole suite against PostgreSQL, Redis, moto and an SMTP sink.
+test: venv
+	@scripts/install_system_deps.sh ffmpeg postgresql redis
+	$(MAKE) --no-print-directory lint
+	$(PY) scripts/with_services.py -- $(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,93 @@
+"""Shared fixtures: API clients, a real Celery worker, generated media, and the S3 test bucket.
+
+The suite runs against the services `make test` starts (scripts/with_services.py); it refuses
+to run on SQLite.
+"""
+
+import boto3
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.tests.factories import UserFactory
+from vod.testing.media import make_video
+from vod.testing.worker import WorkerProcess
+
+if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise pytest.UsageError("The test suite runs on PostgreSQL: run it with `make test`.")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def s3_bucket():
+    """Creates the test bucket in the S3 server (moto starts empty)."""
+    options = settings.STORAGES["default"]["OPTIONS"]
+    if not settings.S3_BUCKET:
+        return None
+    client = boto3.client(
+        "s3",
+        endpoint_url=options["endpoint_url"],
+        aws_access_key_id=options["access_key"],
+        aws_secret_access_key=options["secret_key"],
+        region_name=options["region_name"],
+    )
+    client.create_bucket(Bucket=settings.S3_BUCKET)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Throttles and cached state must not leak between tests."""
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def auth_client(user):
+    """An API client signed in as `user` with a real access token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    client.user = user
+    return client
+
+
+@pytest.fixture(scope="session")
+def _celery_worker_session(django_db_setup, django_db_blocker, tmp_path_factory):
+    from vod.celery import app
+
+    app.control.purge()
+    worker = WorkerProcess(tmp_path_factory.mktemp("celery") / "worker.log").start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def celery_worker(_celery_worker_session, transactional_db):
+    """A running worker; the test's rows are committed so the worker can see them."""
+    return _celery_worker_session
+
+
+@pytest.fixture(scope="session")
+def media_factory(tmp_path_factory):
+    """`media_factory(name, **make_video options)` -> path of a generated clip, made once per session."""
+    folder = tmp_path_factory.mktemp("media")
+    made = {}
+
+    def factory(name: str = "clip.mp4", **options):
+        key = (name, tuple(sorted(options.items())))
+        if key not in made:
+            made[key] = make_video(folder / f"{len(made)}-{name}", **options)
+        return made[key]
+
+    return factory

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class VodConfig(AppConfig):
+    """The project package as an app, so its tasks and management commands are found."""
+
+    name = "vod"
+    verbose_name = "VOD"
+
+    def ready(self):
+        from vod.request_context import install_log_record_factory
+
+        install_log_record_factory()

@@ -1,0 +1,31 @@
+"""The application error root: services raise these, the API handler turns them into 4xx answers."""
+
+from rest_framework import status
+
+
+class ApplicationError(Exception):
+    """A failure the caller can act on: it carries a stable `code`, a message and an HTTP status."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid_request"
+    message = "The request could not be processed."
+
+    def __init__(self, message: str | None = None, *, code: str | None = None, fields=None, status_code=None):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.code = code or self.code
+        self.fields = fields
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class NotFoundError(ApplicationError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+    message = "Not found."
+
+
+class ConflictError(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "conflict"
+    message = "The request conflicts with the current state."

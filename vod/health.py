@@ -1,0 +1,105 @@
+"""Liveness and readiness probes for load balancers and orchestrators.
+
+`ready` checks every backing service the API needs and answers 503 naming the parts that are
+down; details go to the log, not the response, since the probe is public.
+"""
+
+import logging
+
+from django.core.cache import cache
+from django.core.files.storage import default_storage
+from django.db import connection
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from vod.celery import app as celery_app
+from vod.exception_handlers import error_body
+from vod.openapi import ErrorSerializer
+
+logger = logging.getLogger(__name__)
+
+
+def check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def check_cache() -> None:
+    cache.set("health:ready", "1", timeout=10)
+    if cache.get("health:ready") != "1":
+        raise RuntimeError("cache did not return the value just written")
+
+
+def check_broker() -> None:
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.5, timeout=3)
+
+
+def check_storage() -> None:
+    default_storage.listdir("")
+
+
+CHECKS = {
+    "database": check_database,
+    "cache": check_cache,
+    "broker": check_broker,
+    "storage": check_storage,
+}
+
+CHECK_STATUSES = ["ok", "unavailable"]
+_ChecksSerializer = inline_serializer(
+    "HealthChecks", {name: serializers.ChoiceField(CHECK_STATUSES) for name in CHECKS}
+)
+
+
+class LiveView(APIView):
+    """The process is up and answering."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        tags=["health"],
+        responses=inline_serializer("Live", {"status": serializers.CharField()}),
+    )
+    def get(self, request):
+        return Response({"status": "ok"})
+
+
+class ReadyView(APIView):
+    """Database, cache, broker and storage all reachable."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        tags=["health"],
+        responses={
+            200: inline_serializer("Ready", {"status": serializers.CharField(), "checks": _ChecksSerializer}),
+            503: inline_serializer(
+                "NotReady",
+                {
+                    **ErrorSerializer().get_fields(),
+                    "checks": _ChecksSerializer,
+                },
+            ),
+        },
+    )
+    def get(self, request):
+        results = {}
+        for name, check in CHECKS.items():
+            try:
+                check()
+            except Exception:
+                logger.exception("readiness check failed: %s", name)
+                results[name] = "unavailable"
+            else:
+                results[name] = "ok"
+        down = [name for name, result in results.items() if result != "ok"]
+        if down:
+            body = error_body("service_unavailable", f"Not ready: {', '.join(down)} unavailable.")
+            return Response({**body, "checks": results}, status=503)
+        return Response({"status": "ok", "checks": results})

@@ -1,0 +1,68 @@
+import socket
+
+import pytest
+
+from vod.celery import app as celery_app
+
+
+@pytest.fixture
+def unused_tcp_port():
+    """A loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def ready(client, db):
+    return lambda: client.get("/health/ready")
+
+
+def test_live_answers_without_touching_services(client):
+    response = client.get("/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_ready_checks_every_backing_service(ready):
+    response = ready()
+    assert response.status_code == 200, response.content
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "cache": "ok", "broker": "ok", "storage": "ok"},
+    }
+
+
+def test_ready_names_the_cache_when_it_is_down(ready, settings, unused_tcp_port):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{unused_tcp_port}/0",
+        }
+    }
+    response = ready()
+    assert response.status_code == 503
+    body = response.json()
+    assert body["code"] == "service_unavailable"
+    assert body["checks"]["cache"] == "unavailable"
+    assert body["checks"]["database"] == "ok"
+    assert "cache" in body["message"]
+    assert str(unused_tcp_port) not in response.content.decode()  # details go to the log only
+
+
+def test_ready_names_the_broker_when_it_is_down(ready, monkeypatch, unused_tcp_port):
+    monkeypatch.setattr(celery_app.conf, "broker_url", f"redis://127.0.0.1:{unused_tcp_port}/0")
+    response = ready()
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "ok", "cache": "ok", "broker": "unavailable", "storage": "ok"}
+
+
+def test_ready_names_the_storage_when_its_bucket_is_missing(ready, settings):
+    default = settings.STORAGES["default"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {**default, "OPTIONS": {**default["OPTIONS"], "bucket_name": "no-such-bucket"}},
+    }
+    response = ready()
+    assert response.status_code == 503
+    assert response.json()["checks"]["storage"] == "unavailable"
