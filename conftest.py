@@ -9,9 +9,9 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
+from vod.testing.clients import signed_in_client
 from vod.testing.media import make_video
 from vod.testing.worker import WorkerProcess
 
@@ -55,11 +55,13 @@ def user(db):
 
 @pytest.fixture
 def auth_client(user):
-    """An API client signed in as `user` with a real access token."""
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    client.user = user
-    return client
+    """An API client signed in as `user` through a real device session."""
+    return signed_in_client(user)
+
+
+@pytest.fixture
+def staff_client(db):
+    return signed_in_client(UserFactory(is_staff=True))
 
 
 @pytest.fixture(scope="session")

@@ -62,6 +62,8 @@ def api_exception_handler(exc, context):
 
     if isinstance(exc, ApplicationError):
         body, status_code = error_body(exc.code, exc.message, exc.fields), exc.status_code
+        if exc.retry_after:
+            headers["Retry-After"] = str(int(exc.retry_after))
     elif isinstance(exc, exceptions.APIException):
         body, status_code = _from_api_exception(exc)
         if getattr(exc, "auth_header", None):

@@ -10,13 +10,22 @@ class ApplicationError(Exception):
     code = "invalid_request"
     message = "The request could not be processed."
 
-    def __init__(self, message: str | None = None, *, code: str | None = None, fields=None, status_code=None):
+    def __init__(self, message: str | None = None, *, code: str | None = None, fields=None, retry_after=None):
         super().__init__(message or self.message)
         self.message = message or self.message
         self.code = code or self.code
         self.fields = fields
-        if status_code is not None:
-            self.status_code = status_code
+        self.retry_after = retry_after  # seconds, sent as Retry-After
+
+
+class InvalidInput(ApplicationError):
+    """Validation that only a service can do (uniqueness, password policy): `fields` says where."""
+
+    code = "validation_error"
+    message = "Invalid input."
+
+    def __init__(self, fields: dict):
+        super().__init__(fields=fields)
 
 
 class NotFoundError(ApplicationError):

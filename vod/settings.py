@@ -196,7 +196,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "purge-expired-identity-records": {"task": "accounts.tasks.purge_expired", "schedule": 3600},
+}
 
 # --- email ----------------------------------------------------------------------------------
 # EMAIL_URL selects SMTP (smtp://user:pass@host:port, smtp+tls://...); ANYMAIL_ESP selects an
@@ -226,16 +228,42 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "sessions_app.authentication.SessionJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "vod.pagination.CursorPage",
     "DEFAULT_SCHEMA_CLASS": "vod.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "vod.exception_handlers.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "NUM_PROXIES": None,  # client IPs come from vod.client_ip, never from DRF's own parsing
+    # Rates per scope; a throttle keyed by account uses the same rate per account as per IP.
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env.str("THROTTLE_LOGIN", default="20/min"),
+        "register": env.str("THROTTLE_REGISTER", default="10/hour"),
+        "verify": env.str("THROTTLE_VERIFY", default="20/hour"),
+        "resend": env.str("THROTTLE_RESEND", default="5/hour"),
+        "password_forgot": env.str("THROTTLE_PASSWORD_FORGOT", default="5/hour"),
+        "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="20/hour"),
+        "refresh": env.str("THROTTLE_REFRESH", default="60/min"),
+    },
 }
+
+# --- identity -------------------------------------------------------------------------------
+# How many reverse proxies in front of the app append to X-Forwarded-For (0: use the peer address).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+DEVICE_SESSION_LIFETIME = timedelta(days=env.int("SESSION_LIFETIME_DAYS", default=30))
+# A refresh token rotated less than this ago is refused without ending its session (a client
+# racing itself); any older rotated token revokes the session.
+REFRESH_REUSE_GRACE = timedelta(seconds=env.int("REFRESH_REUSE_GRACE_SECONDS", default=10))
+VERIFICATION_CODE_TTL = timedelta(minutes=10)
+PASSWORD_RESET_CODE_TTL = timedelta(minutes=15)
+ONE_TIME_CODE_MAX_ATTEMPTS = 5
+LOGIN_LOCKOUT_THRESHOLD = 5  # failed passwords in a row before the account locks
+LOGIN_LOCKOUT_BASE = timedelta(minutes=1)  # doubles with each further failure ...
+LOGIN_LOCKOUT_MAX = timedelta(hours=24)  # ... up to this
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),

@@ -10,7 +10,8 @@ from vod import health
 from vod.api_views import api_not_found
 
 api_v1 = [
-    # Apps add their routers here as they grow: path("", include("accounts.urls")), ...
+    path("", include("accounts.urls")),
+    path("", include("sessions_app.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,81 @@
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from rest_framework import serializers
+
+from accounts.models import User
+from sessions_app.serializers import SessionSerializer, TokenPairSerializer
+from vod.serializers import InputSerializer
+
+PASSWORD = {"max_length": 256, "trim_whitespace": False, "write_only": True, "style": {"input_type": "password"}}
+
+
+def _username(**kwargs):
+    return serializers.CharField(min_length=2, max_length=30, validators=[UnicodeUsernameValidator()], **kwargs)
+
+
+# --- input ----------------------------------------------------------------------------------------
+
+
+class RegisterInputSerializer(InputSerializer):
+    email = serializers.EmailField(max_length=254)
+    username = _username()
+    password = serializers.CharField(**PASSWORD)
+
+
+class EmailInputSerializer(InputSerializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class VerifyEmailInputSerializer(EmailInputSerializer):
+    code = serializers.RegexField(r"^[0-9]{6}$", help_text="The 6-digit code from the email.")
+
+
+class LoginInputSerializer(InputSerializer):
+    email_or_username = serializers.CharField(max_length=254)
+    password = serializers.CharField(**PASSWORD)
+
+
+class PasswordResetInputSerializer(VerifyEmailInputSerializer):
+    new_password = serializers.CharField(**PASSWORD)
+
+
+class PasswordChangeInputSerializer(InputSerializer):
+    current_password = serializers.CharField(**PASSWORD)
+    new_password = serializers.CharField(**PASSWORD)
+
+
+class ProfileUpdateInputSerializer(InputSerializer):
+    display_name = serializers.CharField(max_length=100, allow_blank=True, required=False)
+    username = _username(required=False)
+
+
+class PasswordConfirmInputSerializer(InputSerializer):
+    password = serializers.CharField(**PASSWORD)
+
+
+class StaffUserCreateInputSerializer(RegisterInputSerializer):
+    is_staff = serializers.BooleanField(default=False)
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "username", "display_name", "is_verified", "created_at"]
+        read_only_fields = fields
+
+
+class StaffUserSerializer(UserSerializer):
+    class Meta(UserSerializer.Meta):
+        fields = [*UserSerializer.Meta.fields, "is_active", "is_staff", "last_login", "locked_until"]
+        read_only_fields = fields
+
+
+class AuthResultSerializer(TokenPairSerializer):
+    session = SessionSerializer()
+    user = UserSerializer()
+
+
+class MessageSerializer(serializers.Serializer):
+    message = serializers.CharField()

@@ -1,0 +1,9 @@
+from rest_framework.routers import SimpleRouter
+
+from accounts.views import AuthViewSet, UserViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("auth", AuthViewSet, basename="auth")
+router.register("users", UserViewSet, basename="user")
+
+urlpatterns = router.urls

@@ -1,0 +1,30 @@
+"""Bearer JWT authentication that also requires the token's device session to be alive."""
+
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed
+
+from sessions_app.selectors import session_is_active
+from sessions_app.services import session_touch
+from sessions_app.tokens import SESSION_CLAIM
+
+
+class SessionJWTAuthentication(JWTAuthentication):
+    """An access token is refused as soon as its session is revoked or expired, not at `exp`."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user, token = result
+        session_id = token.get(SESSION_CLAIM)
+        if not session_id or not session_is_active(session_id=session_id, user_id=user.pk):
+            raise AuthenticationFailed("This session has ended; sign in again.", code="session_revoked")
+        session_touch(session_id=session_id)
+        return user, token
+
+
+class SessionJWTScheme(SimpleJWTScheme):
+    """Documents SessionJWTAuthentication in the schema as the bearer JWT it is."""
+
+    target_class = SessionJWTAuthentication

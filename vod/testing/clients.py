@@ -1,0 +1,14 @@
+"""API clients for tests, signed in the way real clients are."""
+
+from rest_framework.test import APIClient
+
+from sessions_app.services import session_start
+
+
+def signed_in_client(user, user_agent: str = "pytest") -> APIClient:
+    """An API client with a real device session for `user` (`.user`, `.device_session`, `.tokens`)."""
+    sign_in = session_start(user=user, user_agent=user_agent, ip_address="127.0.0.1")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in.tokens.access}")
+    client.user, client.device_session, client.tokens = user, sign_in.session, sign_in.tokens
+    return client
