@@ -56,3 +56,20 @@ def test_development_defaults_need_no_environment():
         "django.core.files.storage.FileSystemStorage",
         "django.core.mail.backends.console.EmailBackend",
     ]
+
+
+def test_anymail_provider_is_chosen_from_the_environment():
+    env = {k: v for k, v in os.environ.items() if k != "EMAIL_URL"}
+    env.update(ANYMAIL_ESP="resend", ANYMAIL_RESEND_API_KEY="re_test_key")
+    code = (
+        "import django; django.setup(); from django.conf import settings as s;"
+        "print(s.EMAIL_BACKEND); print(sorted(s.ANYMAIL.items()))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "anymail.backends.resend.EmailBackend",
+        "[('RESEND_API_KEY', 're_test_key')]",
+    ]
