@@ -1,22 +1,162 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+"""The staff's tool for identity: users with their sessions and state, and the outbox, read-only.
 
-from accounts.models import User
+Actions call the services, never write rows; one-time codes are not registered (they are secrets),
+and neither an email's context (it can hold a code) nor a session's token ids are shown.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q
+from django.db.models.functions import Now
+from django.template.defaultfilters import pluralize
+
+from accounts.models import OutboundEmail, User
+from accounts.services import user_deactivate, user_unlock, verification_resend
+from sessions_app.admin import SESSION_FIELDS, confirmation_page
+from sessions_app.models import DeviceSession
+from sessions_app.services import sessions_revoke_for_user
+
+
+def _users(count: int) -> str:
+    return f"{count} user{pluralize(count)}"
+
+
+class LockedFilter(admin.SimpleListFilter):
+    title = "locked"
+    parameter_name = "locked"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(is_locked=self.value() == "yes")
+        return queryset
+
+
+class DeviceSessionInline(admin.TabularInline):
+    """The user's sessions, to read; ending them is the "Revoke all sessions" action."""
+
+    model = DeviceSession
+    fields = SESSION_FIELDS
+    readonly_fields = SESSION_FIELDS
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ["email", "username", "is_verified", "is_active", "is_staff", "created_at"]
-    list_filter = ["is_verified", "is_active", "is_staff"]
+    list_display = ["email", "username", "is_verified", "is_active", "is_staff", "locked", "created_at"]
+    list_filter = ["is_verified", "is_active", "is_staff", LockedFilter]
     search_fields = ["email", "username", "display_name"]
     ordering = ["-created_at"]
-    readonly_fields = ["id", "last_login", "created_at", "updated_at", "failed_login_count", "locked_until"]
+    readonly_fields = ["id", "last_login", "created_at", "updated_at", "locked", "failed_login_count", "locked_until"]
     fieldsets = [
         (None, {"fields": ["id", "email", "username", "display_name", "password"]}),
-        ("State", {"fields": ["is_active", "is_verified", "failed_login_count", "locked_until"]}),
+        ("State", {"fields": ["is_active", "is_verified", "locked", "failed_login_count", "locked_until"]}),
         ("Permissions", {"fields": ["is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "created_at", "updated_at"]}),
     ]
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "username", "usable_password", "password1", "password2"]}),
     ]
+    inlines = [DeviceSessionInline]
+    actions = ["unlock_sign_in", "resend_verification", "revoke_all_sessions"]
+
+    def get_queryset(self, request):
+        """The lock state is computed in SQL, so the list can show, sort and filter it in its one query."""
+        locked = ExpressionWrapper(Q(locked_until__gt=Now()), output_field=BooleanField())
+        return super().get_queryset(request).annotate(is_locked=locked)
+
+    @admin.display(boolean=True, ordering="is_locked")
+    def locked(self, obj):
+        return bool(getattr(obj, "is_locked", False))
+
+    def save_model(self, request, obj, form, change):
+        """Unticking "active" ends the user's sessions too, as the deactivate service does."""
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            user_deactivate(user=obj)
+
+    @admin.action(description="Unlock sign-in", permissions=["change"])
+    def unlock_sign_in(self, request, queryset):
+        """Clears failed sign-ins and any lock, for an owner locked out by someone guessing."""
+        users = list(queryset)
+        for user in users:
+            user_unlock(user=user)
+            self.log_change(request, user, "Unlocked sign-in.")
+        self.message_user(request, f"Unlocked sign-in for {_users(len(users))}.", messages.SUCCESS)
+
+    @admin.action(description="Resend verification code", permissions=["change"])
+    def resend_verification(self, request, queryset):
+        """Only unverified, active accounts get a code; the service also keeps one email a minute per account."""
+        users = list(queryset)
+        targets = [user for user in users if not user.is_verified and user.is_active]
+        for user in targets:
+            verification_resend(email=user.email)
+            self.log_change(request, user, "Asked for a new verification code.")
+        verified = sum(user.is_verified for user in users)
+        inactive = len(users) - len(targets) - verified
+        skipped = []
+        if verified:
+            skipped.append(f"{verified} already verified")
+        if inactive:
+            skipped.append(f"{inactive} inactive")
+        note = f"; skipped {' and '.join(skipped)}" if skipped else ""
+        level = messages.SUCCESS if targets else messages.WARNING
+        self.message_user(request, f"Sent a verification code to {_users(len(targets))}{note}.", level)
+
+    @admin.action(description="Revoke all sessions", permissions=["change"])
+    def revoke_all_sessions(self, request, queryset):
+        """Asks first, then signs the users out of every device; their access tokens fail at once."""
+        if request.POST.get("confirm") != "yes":
+            live = Q(device_sessions__revoked_at__isnull=True, device_sessions__expires_at__gt=Now())
+            users = list(queryset.annotate(live_sessions=Count("device_sessions", filter=live)))
+            return confirmation_page(
+                self,
+                request,
+                users,
+                action="revoke_all_sessions",
+                title="Revoke all sessions",
+                question="Sign these users out of every device?",
+                items=[f"{u.email}: {u.live_sessions} active session{pluralize(u.live_sessions)}" for u in users],
+            )
+        users = list(queryset)
+        revoked = 0
+        for user in users:
+            revoked += sessions_revoke_for_user(user=user, reason=DeviceSession.RevokeReason.STAFF)
+            self.log_change(request, user, "Revoked all sessions.")
+        self.message_user(request, f"Revoked {revoked} session{pluralize(revoked)} of {_users(len(users))}.")
+        return None
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    """The outbox, to see what was sent and what failed; `context` is never shown (it can hold a code)."""
+
+    list_display = ["to", "template", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["status", "template"]
+    search_fields = ["to"]
+    date_hierarchy = "created_at"
+    fields = ["id", "to", "template", "status", "attempts", "last_error", "created_at", "sent_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -71,7 +71,9 @@ def session_refresh(*, refresh_token: str, ip_address: str | None = None) -> Sig
 
     rejection = None
     with transaction.atomic():
-        session = DeviceSession.objects.select_for_update().select_related("user").filter(pk=session_id).first()
+        session = (
+            DeviceSession.objects.select_for_update(of=("self",)).select_related("user").filter(pk=session_id).first()
+        )
         if session is None or str(session.user_id) != str(user_id):
             raise RefreshRejected("token_not_valid", "Token is invalid or expired.")
         now = timezone.now()
@@ -128,7 +130,8 @@ def sessions_revoke_for_user(*, user, reason: str, keep_session_id=None) -> int:
     sessions = DeviceSession.objects.filter(user=user, revoked_at__isnull=True)
     if keep_session_id:
         sessions = sessions.exclude(pk=keep_session_id)
-    ids = list(sessions.values_list("pk", flat=True))
+    # Lock in pk order so two revocations (or one and a refresh) never wait on each other in a cycle.
+    ids = list(sessions.select_for_update().order_by("pk").values_list("pk", flat=True))
     count = DeviceSession.objects.filter(pk__in=ids).update(revoked_at=timezone.now(), revoke_reason=reason)
     _forget_sessions_on_commit(ids)
     return count

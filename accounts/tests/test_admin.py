@@ -1,0 +1,280 @@
+from datetime import timedelta
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import OneTimeCode, OutboundEmail
+from accounts.tests.factories import UserFactory
+from sessions_app.models import DeviceSession
+from sessions_app.services import session_refresh, session_start
+from vod.testing.clients import signed_in_client
+
+USERS_URL = reverse("admin:accounts_user_changelist")
+SESSIONS_URL = reverse("admin:sessions_app_devicesession_changelist")
+Reason = DeviceSession.RevokeReason
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff(client, superuser):
+    """The Django test client signed in to the admin as a superuser."""
+    client.force_login(superuser)
+    return client
+
+
+def count_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def run_action(client, url: str, action: str, objects, *, confirm: bool = False):
+    """Posts an action as the changelist does; `confirm` posts the confirmation page's form instead."""
+    data = {"action": action, "_selected_action": [str(obj.pk) for obj in objects]}
+    data.update({"confirm": "yes"} if confirm else {"index": "0"})
+    return client.post(url, data, follow=confirm)
+
+
+def make_sessions(count: int) -> list[DeviceSession]:
+    return [
+        session_start(user=UserFactory(), user_agent="Firefox", ip_address="10.0.0.1").session for _ in range(count)
+    ]
+
+
+def test_user_changelist_runs_a_fixed_number_of_queries(staff):
+    # given
+    UserFactory.create_batch(2)
+    count_queries(staff, USERS_URL)  # warms per-process caches (content types, permissions)
+    few = count_queries(staff, USERS_URL)
+    UserFactory.create_batch(18, locked_until=timezone.now() + timedelta(hours=1))
+
+    # when
+    many = count_queries(staff, USERS_URL)
+
+    # then
+    assert many == few
+
+
+def test_user_changelist_shows_and_filters_the_locked_state(staff):
+    # given
+    locked = UserFactory(failed_login_count=9, locked_until=timezone.now() + timedelta(hours=1))
+    lock_passed = UserFactory(failed_login_count=9, locked_until=timezone.now() - timedelta(minutes=1))
+
+    # when
+    response = staff.get(USERS_URL, {"locked": "yes"})
+    sorted_by_lock = staff.get(USERS_URL, {"o": "-6"})
+
+    # then
+    assert response.status_code == 200
+    assert locked.email in response.text and lock_passed.email not in response.text
+    assert sorted_by_lock.text.index(locked.email) < sorted_by_lock.text.index(lock_passed.email)
+
+
+def test_session_changelist_runs_a_fixed_number_of_queries(staff):
+    # given
+    make_sessions(2)
+    count_queries(staff, SESSIONS_URL)
+    few = count_queries(staff, SESSIONS_URL)
+    make_sessions(18)
+
+    # when
+    many = count_queries(staff, SESSIONS_URL)
+
+    # then
+    assert many == few
+
+
+def test_revoke_all_sessions_asks_first_then_the_users_tokens_are_refused(staff, django_capture_on_commit_callbacks):
+    # given
+    user = UserFactory()
+    api = signed_in_client(user)
+    session_start(user=user, user_agent="Safari")
+    assert api.get("/api/v1/users/me").status_code == 200  # the live verdict is now cached
+
+    # when
+    asked = run_action(staff, USERS_URL, "revoke_all_sessions", [user])
+
+    # then
+    assert asked.status_code == 200
+    assert f"{user.email}: 2 active sessions" in asked.text
+    assert DeviceSession.objects.active().filter(user=user).count() == 2
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        done = run_action(staff, USERS_URL, "revoke_all_sessions", [user], confirm=True)
+
+    # then
+    assert "Revoked 2 sessions of 1 user." in done.text
+    assert set(DeviceSession.objects.filter(user=user).values_list("revoke_reason", flat=True)) == {Reason.STAFF}
+    refused = api.get("/api/v1/users/me")
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "session_revoked"
+
+
+def test_revoke_session_action_revokes_only_the_selected_session(staff, django_capture_on_commit_callbacks):
+    # given
+    user = UserFactory()
+    chosen = session_start(user=user, user_agent="Firefox").session
+    other = session_start(user=user, user_agent="Safari").session
+
+    # when
+    asked = run_action(staff, SESSIONS_URL, "revoke_selected", [chosen])
+    with django_capture_on_commit_callbacks(execute=True):
+        done = run_action(staff, SESSIONS_URL, "revoke_selected", [chosen], confirm=True)
+
+    # then
+    assert asked.status_code == 200 and "Revoke these sessions?" in asked.text
+    assert "Revoked 1 session." in done.text
+    chosen.refresh_from_db()
+    other.refresh_from_db()
+    assert chosen.revoke_reason == Reason.STAFF and chosen.revoked_at is not None
+    assert other.is_active
+
+
+def test_unlock_resets_the_failed_count_and_the_lock(staff):
+    # given
+    user = UserFactory(failed_login_count=8, locked_until=timezone.now() + timedelta(hours=1))
+
+    # when
+    response = run_action(staff, USERS_URL, "unlock_sign_in", [user])
+
+    # then
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert (user.failed_login_count, user.locked_until) == (0, None)
+
+
+def test_resend_verification_mails_unverified_users_only(staff):
+    # given
+    unverified = UserFactory(is_verified=False)
+    verified = UserFactory()
+
+    # when
+    response = staff.post(
+        USERS_URL,
+        {"action": "resend_verification", "index": "0", "_selected_action": [unverified.pk, verified.pk]},
+        follow=True,
+    )
+
+    # then
+    assert "Sent a verification code to 1 user; skipped 1 already verified." in response.text
+    assert OutboundEmail.objects.filter(to=unverified.email, template="verify_email").exists()
+    assert not OutboundEmail.objects.filter(to=verified.email).exists()
+
+
+def test_token_ids_never_appear_in_session_pages(staff):
+    # given
+    user = UserFactory()
+    sign_in = session_start(user=user, user_agent="Firefox")
+    session_refresh(refresh_token=sign_in.tokens.refresh)
+    session = DeviceSession.objects.get(pk=sign_in.session.pk)
+    assert session.previous_refresh_jti
+
+    # when
+    pages = [
+        staff.get(SESSIONS_URL),
+        staff.get(reverse("admin:sessions_app_devicesession_change", args=[session.pk])),
+        staff.get(reverse("admin:accounts_user_change", args=[user.pk])),
+    ]
+
+    # then
+    for page in pages:
+        assert page.status_code == 200
+        assert session.refresh_jti not in page.text and session.previous_refresh_jti not in page.text
+    assert session.device_name in pages[2].text  # the user page lists the session
+
+
+def test_outbox_pages_never_show_the_context_and_codes_are_not_registered(staff):
+    # given
+    email = OutboundEmail.objects.create(to="ada@example.com", template="verify_email", context={"code": "804213"})
+
+    # when
+    pages = [
+        staff.get(reverse("admin:accounts_outboundemail_changelist")),
+        staff.get(reverse("admin:accounts_outboundemail_change", args=[email.pk])),
+    ]
+
+    # then
+    for page in pages:
+        assert page.status_code == 200
+        assert "ada@example.com" in page.text and "804213" not in page.text
+    assert not admin.site.is_registered(OneTimeCode)
+
+
+def test_session_pages_are_read_only_even_for_superusers(staff):
+    # given
+    session = make_sessions(1)[0]
+    change_url = reverse("admin:sessions_app_devicesession_change", args=[session.pk])
+
+    # when
+    edit = staff.post(change_url, {"device_name": "Renamed"})
+    add = staff.get(reverse("admin:sessions_app_devicesession_add"))
+    delete = staff.get(reverse("admin:sessions_app_devicesession_delete", args=[session.pk]))
+
+    # then
+    assert (edit.status_code, add.status_code, delete.status_code) == (403, 403, 403)
+    session.refresh_from_db()
+    assert session.device_name != "Renamed"
+
+
+def test_staff_with_view_permission_only_cannot_revoke(client, db):
+    # given
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.set(
+        Permission.objects.filter(
+            codename__in=["view_devicesession", "view_user"], content_type__app_label__in=["sessions_app", "accounts"]
+        )
+    )
+    client.force_login(viewer)
+    session = make_sessions(1)[0]
+
+    # when
+    listing = client.get(SESSIONS_URL)
+    users_listing = client.get(USERS_URL)
+    run_action(client, SESSIONS_URL, "revoke_selected", [session], confirm=True)
+    run_action(client, USERS_URL, "revoke_all_sessions", [session.user], confirm=True)
+
+    # then
+    assert listing.status_code == 200 and session.device_name in listing.text
+    assert users_listing.status_code == 200
+    assert "revoke_selected" not in listing.text and "revoke_all_sessions" not in users_listing.text
+    session.refresh_from_db()
+    assert session.is_active
+
+
+def test_deactivating_in_the_change_form_ends_the_users_sessions(staff):
+    # given
+    user = UserFactory()
+    session = session_start(user=user, user_agent="Firefox").session
+    form = {
+        "email": user.email,
+        "username": user.username,
+        "display_name": user.display_name,
+        "is_verified": "on",
+        "device_sessions-TOTAL_FORMS": "1",
+        "device_sessions-INITIAL_FORMS": "1",
+        "device_sessions-MIN_NUM_FORMS": "0",
+        "device_sessions-MAX_NUM_FORMS": "0",
+        "device_sessions-0-id": str(session.pk),
+        "device_sessions-0-user": str(user.pk),
+    }
+
+    # when
+    response = staff.post(reverse("admin:accounts_user_change", args=[user.pk]), form)
+
+    # then
+    assert response.status_code == 302
+    user.refresh_from_db()
+    session.refresh_from_db()
+    assert not user.is_active
+    assert session.revoke_reason == Reason.ACCOUNT_DISABLED

@@ -1,0 +1,113 @@
+"""Staff view of device sessions: audit data to read, and a revoke action; never the token ids."""
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.defaultfilters import pluralize
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from sessions_app.models import DeviceSession
+from sessions_app.services import session_revoke
+
+# refresh_jti and previous_refresh_jti are left out on purpose: token ids are not for display.
+SESSION_FIELDS = [
+    "device_name",
+    "ip_address",
+    "created_at",
+    "last_used_at",
+    "expires_at",
+    "revoked_at",
+    "revoke_reason",
+]
+
+
+def confirmation_page(modeladmin, request, queryset, *, action: str, title: str, question: str, items):
+    """The first step of an action that cannot be undone; the page posts the same selection back with `confirm`."""
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "question": question,
+        "items": items,
+        "queryset": queryset,
+        "action": action,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "opts": modeladmin.model._meta,
+        "media": modeladmin.media,
+    }
+    return TemplateResponse(request, "admin/action_confirmation.html", context)
+
+
+class SessionStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("expired", "Expired"), ("revoked", "Revoked")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "active":
+            return queryset.active()
+        if self.value() == "expired":
+            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+@admin.register(DeviceSession)
+class DeviceSessionAdmin(admin.ModelAdmin):
+    """Read-only: sessions change only through the services (sign-in, refresh, revoke)."""
+
+    list_display = ["user_email", *SESSION_FIELDS[:5], "active", "revoke_reason"]
+    list_filter = [SessionStateFilter, "revoke_reason"]
+    list_select_related = ["user"]
+    search_fields = ["user__email", "device_name", "ip_address"]
+    date_hierarchy = "created_at"
+    fields = ["id", "user", "user_agent", *SESSION_FIELDS, "rotated_at"]
+    readonly_fields = fields
+    actions = ["revoke_selected"]
+
+    @admin.display(description="user", ordering="user__email")
+    def user_email(self, obj):
+        return obj.user.email
+
+    @admin.display(boolean=True)
+    def active(self, obj):
+        return obj.is_active
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        """True (with the model permission) for the action check; False for a row, so its form is view-only."""
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Revoke selected sessions", permissions=["change"])
+    def revoke_selected(self, request, queryset):
+        """Asks first, then ends each session through the service so its access tokens fail at once."""
+        sessions = list(queryset.select_related("user"))
+        if request.POST.get("confirm") != "yes":
+            items = [
+                f"{s.device_name or 'Unknown device'} of {s.user.email} ({s.ip_address or 'no IP'})" for s in sessions
+            ]
+            return confirmation_page(
+                self,
+                request,
+                sessions,
+                action="revoke_selected",
+                title="Revoke sessions",
+                question="Revoke these sessions? Their devices are signed out at once.",
+                items=items,
+            )
+        live = [s for s in sessions if s.revoked_at is None]
+        for session in live:
+            session_revoke(session=session, reason=DeviceSession.RevokeReason.STAFF)
+            self.log_change(request, session, "Revoked by staff.")
+        ended = len(sessions) - len(live)
+        note = f"; {ended} {'was' if ended == 1 else 'were'} already revoked" if ended else ""
+        self.message_user(request, f"Revoked {len(live)} session{pluralize(len(live))}{note}.", messages.SUCCESS)
+        return None
