@@ -33,8 +33,21 @@ from vod.client_ip import client_ip
 from vod.throttling import AccountThrottle, IPThrottle
 
 Reason = DeviceSession.RevokeReason
-PUBLIC = {"permission_classes": [AllowAny], "authentication_classes": []}
-THROTTLED = [IPThrottle, AccountThrottle]
+
+
+def public_action(*, scope: str, url_path: str | None = None, account_field: str | None = "email"):
+    """A POST action open to anyone, throttled per IP and (when `account_field`) per account."""
+    return action(
+        detail=False,
+        methods=["post"],
+        url_path=url_path,
+        permission_classes=[AllowAny],
+        authentication_classes=[],
+        throttle_classes=[IPThrottle, AccountThrottle] if account_field else [IPThrottle],
+        throttle_scope=scope,
+        throttle_account_field=account_field,
+    )
+
 
 REGISTERED = "If this address can receive mail, a 6-digit code is on its way."
 CODE_SENT = "If an account needs it, a new code is on its way."
@@ -86,7 +99,7 @@ class AuthViewSet(viewsets.GenericViewSet):
         description="Creates an unverified account and emails a 6-digit code. An address that already has "
         "an account gets the same answer; its owner is told by email instead.",
     )
-    @action(detail=False, methods=["post"], throttle_classes=THROTTLED, throttle_scope="register", **PUBLIC)
+    @public_action(scope="register")
     def register(self, request):
         services.user_register(**_input(RegisterInputSerializer, request))
         return _message(REGISTERED, status.HTTP_201_CREATED)
@@ -99,27 +112,13 @@ class AuthViewSet(viewsets.GenericViewSet):
         description="Marks the email verified and signs in. Wrong, expired or used codes: `invalid_code`; "
         "a code dies after 5 wrong tries.",
     )
-    @action(
-        detail=False,
-        methods=["post"],
-        url_path="verify-email",
-        throttle_classes=THROTTLED,
-        throttle_scope="verify",
-        **PUBLIC,
-    )
+    @public_action(scope="verify", url_path="verify-email")
     def verify_email(self, request):
         data = _input(VerifyEmailInputSerializer, request)
         return _signed_in(services.email_verify(**data, **_device(request)), request)
 
     @extend_schema(tags=["auth"], request=EmailInputSerializer, responses={202: MessageSerializer})
-    @action(
-        detail=False,
-        methods=["post"],
-        url_path="verify-email/resend",
-        throttle_classes=THROTTLED,
-        throttle_scope="resend",
-        **PUBLIC,
-    )
+    @public_action(scope="resend", url_path="verify-email/resend")
     def verify_email_resend(self, request):
         services.verification_resend(**_input(EmailInputSerializer, request))
         return _message(CODE_SENT)
@@ -137,14 +136,7 @@ class AuthViewSet(viewsets.GenericViewSet):
         "the account answers `account_locked` (429, Retry-After) for a time that grows. A correct password "
         "on an unverified account answers `email_not_verified` (403).",
     )
-    @action(
-        detail=False,
-        methods=["post"],
-        throttle_classes=THROTTLED,
-        throttle_scope="login",
-        throttle_account_field="email_or_username",
-        **PUBLIC,
-    )
+    @public_action(scope="login", account_field="email_or_username")
     def login(self, request):
         data = _input(LoginInputSerializer, request)
         sign_in = services.login(identifier=data["email_or_username"], password=data["password"], **_device(request))
@@ -157,7 +149,7 @@ class AuthViewSet(viewsets.GenericViewSet):
         description="Rotates the refresh token. A refresh token that was already rotated ends its session "
         "(`session_revoked`), except within a few seconds of its rotation (`refresh_token_rotated`).",
     )
-    @action(detail=False, methods=["post"], throttle_classes=[IPThrottle], throttle_scope="refresh", **PUBLIC)
+    @public_action(scope="refresh", account_field=None)
     def refresh(self, request):
         data = _input(RefreshInputSerializer, request)
         sign_in = session_refresh(refresh_token=data["refresh"], ip_address=client_ip(request))
@@ -177,14 +169,7 @@ class AuthViewSet(viewsets.GenericViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(tags=["auth"], request=EmailInputSerializer, responses={202: MessageSerializer})
-    @action(
-        detail=False,
-        methods=["post"],
-        url_path="password/forgot",
-        throttle_classes=THROTTLED,
-        throttle_scope="password_forgot",
-        **PUBLIC,
-    )
+    @public_action(scope="password_forgot", url_path="password/forgot")
     def password_forgot(self, request):
         services.password_forgot(**_input(EmailInputSerializer, request))
         return _message(RESET_SENT)
@@ -195,14 +180,7 @@ class AuthViewSet(viewsets.GenericViewSet):
         responses={200: MessageSerializer},
         description="Sets a new password with the emailed code and ends every session.",
     )
-    @action(
-        detail=False,
-        methods=["post"],
-        url_path="password/reset",
-        throttle_classes=THROTTLED,
-        throttle_scope="password_reset",
-        **PUBLIC,
-    )
+    @public_action(scope="password_reset", url_path="password/reset")
     def password_reset(self, request):
         services.password_reset(**_input(PasswordResetInputSerializer, request))
         return _message("Your password is changed; sign in with it.", status.HTTP_200_OK)
