@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from boto3.s3.transfer import TransferConfig
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework_simplejwt",
     "django_filters",
@@ -142,6 +144,8 @@ if S3_BUCKET:
             "file_overwrite": False,
             "querystring_auth": True,
             "querystring_expire": env.int("S3_URL_EXPIRE_SECONDS", default=3600),
+            # Streams of unknown length are buffered part by part: this bounds that memory.
+            "transfer_config": TransferConfig(multipart_chunksize=8 * 1024**2, max_concurrency=4),
         },
     }
 else:
@@ -198,6 +202,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-identity-records": {"task": "accounts.tasks.purge_expired", "schedule": 3600},
+    "abort-stale-uploads": {"task": "videos.tasks.abort_stale_uploads", "schedule": 900},
 }
 
 # --- email ----------------------------------------------------------------------------------
@@ -286,7 +291,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
-    "ENUM_NAME_OVERRIDES": {"CheckStatusEnum": "vod.health.CHECK_STATUSES"},
+    "ENUM_NAME_OVERRIDES": {
+        "CheckStatusEnum": "vod.health.CHECK_STATUSES",
+        "VideoStatusEnum": "videos.models.Video.Status",
+        "UploadStatusEnum": "videos.models.Upload.Status",
+    },
 }
 
 # --- production hardening -------------------------------------------------------------------
@@ -302,6 +311,16 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     USE_X_FORWARDED_HOST = False
+
+# --- videos ---------------------------------------------------------------------------------
+VIDEO_MAX_UPLOAD_BYTES = env.int("VIDEO_MAX_UPLOAD_BYTES", default=10 * 1024**3)
+VIDEO_USER_QUOTA_BYTES = env.int("VIDEO_USER_QUOTA_BYTES", default=50 * 1024**3)
+UPLOAD_PART_SIZE = env.int("UPLOAD_PART_SIZE", default=16 * 1024**2)  # S3 needs >= 5 MiB but the last
+UPLOAD_MAX_PARTS = 10_000  # S3's limit
+UPLOAD_TTL = timedelta(hours=env.int("UPLOAD_TTL_HOURS", default=24))  # then the sweeper aborts it
+UPLOAD_URL_EXPIRY = timedelta(hours=6)  # part URLs; GET uploads/{id} hands out fresh ones
+VIDEO_SEARCH_CONFIG = env.str("VIDEO_SEARCH_CONFIG", default="english")  # PostgreSQL text search config
+FFPROBE_TIMEOUT = 60
 
 # --- logging --------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")

@@ -1,0 +1,44 @@
+"""Catalog filters and orderings for `GET videos`."""
+
+import django_filters
+from rest_framework.exceptions import ValidationError
+
+from videos.models import Video
+from vod.pagination import CursorPage
+
+ORDERINGS = {
+    "newest": ("-published_at", "-id"),
+    "most_viewed": ("-view_count", "-id"),
+    "title": ("title", "id"),
+    "relevance": ("-rank", "-id"),  # only with `q` on PostgreSQL
+}
+
+
+class CatalogFilter(django_filters.FilterSet):
+    tag = django_filters.CharFilter(field_name="tags__name", method="filter_tag", help_text="One tag name.")
+    category = django_filters.CharFilter(field_name="category__slug", help_text="A category slug.")
+    owner = django_filters.CharFilter(field_name="owner__username", lookup_expr="iexact", help_text="A username.")
+    duration_min = django_filters.NumberFilter(field_name="duration", lookup_expr="gte", help_text="Seconds.")
+    duration_max = django_filters.NumberFilter(field_name="duration", lookup_expr="lte", help_text="Seconds.")
+    published_after = django_filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="gte")
+    published_before = django_filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="lt")
+
+    class Meta:
+        model = Video
+        fields = []
+
+    def filter_tag(self, queryset, name, value):
+        return queryset.filter(tags__name=value.strip().lower())
+
+
+class CatalogPage(CursorPage):
+    """Cursor pages in the order the client picks with `ordering`."""
+
+    def get_ordering(self, request, queryset, view):
+        default = "relevance" if "rank" in queryset.query.annotations else "newest"
+        choice = request.query_params.get("ordering", default)
+        if choice not in ORDERINGS:
+            raise ValidationError({"ordering": [f"Choose one of: {', '.join(ORDERINGS)}."]})
+        if choice == "relevance" and "rank" not in queryset.query.annotations:
+            choice = "newest"
+        return ORDERINGS[choice]

@@ -1,0 +1,157 @@
+"""The catalog: videos, their categories and tags, and resumable source uploads."""
+
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+
+
+class Category(models.Model):
+    """Staff-managed shelves of the catalog."""
+
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return self.name
+
+
+class Tag(models.Model):
+    """A free-form label, stored lowercased so "Cats" and "cats" are one tag."""
+
+    name = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class VideoQuerySet(models.QuerySet):
+    def catalog(self):
+        """What anyone may list: ready and public."""
+        return self.filter(status=Video.Status.READY, visibility=Video.Visibility.PUBLIC)
+
+
+class Video(models.Model):
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        UNLISTED = "unlisted", "Unlisted"
+        PRIVATE = "private", "Private"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"  # metadata only, waiting for its source
+        UPLOADED = "uploaded", "Uploaded"  # source stored, probed, waiting for transcoding
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="videos")
+    title = models.CharField(max_length=200)
+    description = models.TextField(max_length=5000, blank=True)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="videos")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="videos")
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    failure_reason = models.TextField(blank=True)
+    # The source as stored (the key never contains the uploader's file name) and as probed.
+    source_key = models.CharField(max_length=255, blank=True)
+    source_size = models.PositiveBigIntegerField(null=True, blank=True)
+    source_sha256 = models.CharField(max_length=64, blank=True)
+    source_info = models.JSONField(default=dict, blank=True, help_text="What ffprobe found: container, codecs.")
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    # Bytes of everything derived from the source (renditions, poster, storyboard): counts to quota.
+    derived_size = models.PositiveBigIntegerField(default=0)
+    poster_key = models.CharField(max_length=255, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    view_count = models.PositiveBigIntegerField(default=0)
+    search_vector = SearchVectorField(null=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = VideoQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "visibility", "-published_at"], name="videos_catalog_newest"),
+            models.Index(fields=["status", "visibility", "-view_count"], name="videos_catalog_most_viewed"),
+            models.Index(fields=["owner", "-created_at"], name="videos_owner_newest"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def storage_prefix(self) -> str:
+        """Every object of this video lives under this prefix, so deleting it is one sweep."""
+        return f"videos/{self.id}/"
+
+
+class Upload(models.Model):
+    """A resumable multipart upload of a video's source: S3 multipart, or parts kept by the API."""
+
+    class Backend(models.TextChoices):
+        S3 = "s3", "S3 multipart"
+        FILESYSTEM = "filesystem", "Parts through the API"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        COMPLETED = "completed", "Completed"
+        ABORTED = "aborted", "Aborted"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="uploads")
+    backend = models.CharField(max_length=16, choices=Backend.choices)
+    key = models.CharField(max_length=255, help_text="Where the assembled source goes.")
+    s3_upload_id = models.CharField(max_length=1024, blank=True)
+    filename = models.CharField(max_length=255, blank=True, help_text="As the client named it; display only.")
+    content_type = models.CharField(max_length=127, blank=True, help_text="As declared; never trusted.")
+    size = models.PositiveBigIntegerField()
+    part_size = models.PositiveBigIntegerField()
+    part_count = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self):
+        return f"upload {self.id} of {self.video_id} ({self.status})"
+
+    def expected_part_size(self, number: int) -> int:
+        """Every part is `part_size` bytes but the last, which holds the rest."""
+        if number < self.part_count:
+            return self.part_size
+        return self.size - self.part_size * (self.part_count - 1)
+
+
+class UploadPart(models.Model):
+    """A part received by the API (filesystem backend; S3 keeps its own list)."""
+
+    upload = models.ForeignKey(Upload, on_delete=models.CASCADE, related_name="parts")
+    number = models.PositiveIntegerField()
+    size = models.PositiveBigIntegerField()
+    etag = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [models.UniqueConstraint(fields=["upload", "number"], name="videos_uploadpart_unique")]
+
+    def __str__(self):
+        return f"part {self.number} of {self.upload_id}"

@@ -1,0 +1,82 @@
+"""Reads of the catalog: what a viewer may see, search, and storage use."""
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from videos.models import Upload, Video
+from vod.exceptions import NotFoundError
+
+
+def _with_relations(videos: QuerySet[Video]) -> QuerySet[Video]:
+    """What every video answer shows, in a fixed number of queries."""
+    return videos.select_related("owner", "category").prefetch_related("tags")
+
+
+def catalog_search(*, query: str = "") -> QuerySet[Video]:
+    """Ready public videos; with `query`, the matches annotated with `rank` (title > tags > description)."""
+    videos = _with_relations(Video.objects.catalog())
+    query = query.strip()
+    if not query:
+        return videos
+    if connection.vendor == "postgresql":
+        search = SearchQuery(query, config=settings.VIDEO_SEARCH_CONFIG, search_type="websearch")
+        return videos.filter(search_vector=search).annotate(rank=SearchRank(F("search_vector"), search))
+    matches = Q(title__icontains=query) | Q(description__icontains=query) | Q(tags__name__icontains=query)
+    return videos.filter(pk__in=Video.objects.filter(matches).values("pk"))
+
+
+def video_visible_to(*, video_id, user) -> Video:
+    """A video the caller may watch: public or unlisted once ready; private only for owner and staff.
+    Anything else is "not found", never "forbidden", so private videos are not revealed."""
+    video = _with_relations(Video.objects.filter(pk=video_id)).first()
+    if video is None:
+        raise NotFoundError()
+    if user is not None and (user.is_staff or video.owner_id == user.pk):
+        return video
+    if video.status == Video.Status.READY and video.visibility != Video.Visibility.PRIVATE:
+        return video
+    raise NotFoundError()
+
+
+def video_managed_by(*, video_id, user, lock: bool = False) -> Video:
+    """A video the caller may change (owner or staff); others get "not found"."""
+    videos = Video.objects.filter(pk=video_id)
+    if not user.is_staff:
+        videos = videos.filter(owner=user)
+    if lock:
+        videos = videos.select_for_update(of=("self",))
+    video = videos.first()
+    if video is None:
+        raise NotFoundError()
+    return video
+
+
+def videos_of_owner(*, owner) -> QuerySet[Video]:
+    return _with_relations(Video.objects.filter(owner=owner))
+
+
+def upload_managed_by(*, upload_id, user, lock: bool = False) -> Upload:
+    uploads = Upload.objects.select_related("video").filter(pk=upload_id)
+    if not user.is_staff:
+        uploads = uploads.filter(video__owner=user)
+    if lock:
+        uploads = uploads.select_for_update(of=("self",))
+    upload = uploads.first()
+    if upload is None:
+        raise NotFoundError()
+    return upload
+
+
+def storage_used(*, owner) -> int:
+    """Bytes the owner's quota counts: stored sources and everything derived from them, plus the
+    declared size of uploads still in progress."""
+    stored = Video.objects.filter(owner=owner).aggregate(
+        total=Coalesce(Sum(Coalesce("source_size", 0) + F("derived_size")), 0)
+    )["total"]
+    pending = Upload.objects.filter(video__owner=owner, status=Upload.Status.ACTIVE).aggregate(
+        total=Coalesce(Sum("size"), 0)
+    )["total"]
+    return stored + pending

@@ -1,0 +1,126 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from videos.models import Category, Upload, Video
+from vod.serializers import InputSerializer
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug"]
+        read_only_fields = fields
+
+
+class OwnerSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    display_name = serializers.CharField(read_only=True)
+
+
+class VideoSerializer(serializers.ModelSerializer):
+    owner = OwnerSerializer(read_only=True)
+    category = CategorySerializer(read_only=True)
+    tags = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Video
+        fields = [
+            "id",
+            "title",
+            "description",
+            "tags",
+            "category",
+            "owner",
+            "visibility",
+            "status",
+            "duration",
+            "width",
+            "height",
+            "published_at",
+            "view_count",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_tags(self, video) -> list[str]:
+        return [tag.name for tag in video.tags.all()]  # prefetched
+
+
+class MyVideoSerializer(VideoSerializer):
+    """What the owner sees of their own video, in every status."""
+
+    class Meta(VideoSerializer.Meta):
+        fields = [*VideoSerializer.Meta.fields, "failure_reason", "source_size"]
+        read_only_fields = fields
+
+
+class UploadOptionsSerializer(serializers.Serializer):
+    single_url = serializers.URLField(help_text="PUT the whole file here (Content-Length required).")
+    resumable_url = serializers.URLField(help_text="POST here to start a resumable upload in parts.")
+    max_bytes = serializers.IntegerField()
+
+
+class VideoCreatedSerializer(serializers.Serializer):
+    video = MyVideoSerializer()
+    upload = UploadOptionsSerializer()
+
+
+class VideoInputSerializer(InputSerializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=5000, allow_blank=True, required=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=40), max_length=20, required=False)
+    category = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Category.objects.all(), allow_null=True, required=False
+    )
+    visibility = serializers.ChoiceField(Video.Visibility.choices, required=False)
+
+
+class UploadStartInputSerializer(InputSerializer):
+    size = serializers.IntegerField(min_value=1, help_text="Total bytes of the file.")
+    filename = serializers.CharField(max_length=255, allow_blank=True, required=False)
+    content_type = serializers.CharField(max_length=127, allow_blank=True, required=False)
+
+
+class PartReferenceSerializer(InputSerializer):
+    number = serializers.IntegerField(min_value=1, max_value=10_000)
+    etag = serializers.CharField(max_length=80)
+
+
+class UploadCompleteInputSerializer(InputSerializer):
+    parts = PartReferenceSerializer(many=True, max_length=10_000)
+
+
+class ReceivedPartSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    size = serializers.IntegerField()
+    etag = serializers.CharField()
+
+
+class PartTargetSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    size = serializers.IntegerField()
+    url = serializers.URLField(help_text="PUT the part's bytes here; keep the ETag header of the answer.")
+
+
+class UploadSerializer(serializers.ModelSerializer):
+    video_id = serializers.UUIDField(read_only=True)
+    parts_received = ReceivedPartSerializer(many=True, read_only=True)
+    parts_missing = PartTargetSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Upload
+        fields = [
+            "id",
+            "video_id",
+            "status",
+            "size",
+            "part_size",
+            "part_count",
+            "expires_at",
+            "parts_received",
+            "parts_missing",
+        ]
+        read_only_fields = fields

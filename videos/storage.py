@@ -1,0 +1,128 @@
+"""Object-storage operations of the upload flow, for both backends behind Django's default storage:
+S3 (multipart uploads, presigned part URLs) and the local filesystem (parts kept by the API)."""
+
+import hashlib
+from collections.abc import Iterable, Iterator
+
+from django.conf import settings
+from django.core.files.base import File
+from django.core.files.storage import default_storage
+
+CHUNK = 1024 * 1024
+
+
+def uses_s3() -> bool:
+    return settings.STORAGES["default"]["BACKEND"] == "storages.backends.s3.S3Storage"
+
+
+def s3_client():
+    return default_storage.connection.meta.client
+
+
+def s3_bucket() -> str:
+    return default_storage.bucket_name
+
+
+class CountingReader(File):
+    """Reads a stream in chunks, counting bytes and hashing them; refuses to go past `limit`."""
+
+    def __init__(self, stream, *, limit: int, digest: str = "sha256"):
+        super().__init__(stream)
+        self.stream = stream
+        self.limit = limit
+        self.size_read = 0
+        self.hash = hashlib.new(digest)
+
+    def read(self, size=-1):
+        data = self.stream.read(CHUNK if size is None or size < 0 else size)
+        self.size_read += len(data)
+        if self.size_read > self.limit:
+            raise ValueError("stream is longer than declared")
+        self.hash.update(data)
+        return data
+
+    def chunks(self, chunk_size=None) -> Iterator[bytes]:
+        while data := self.read(chunk_size or CHUNK):
+            yield data
+
+    def seekable(self):
+        return False
+
+    @property
+    def size(self):
+        return self.limit
+
+
+class ConcatenatedReader(File):
+    """The parts, read one after the other, as one file for storage.save()."""
+
+    def __init__(self, names: Iterable[str], total: int):
+        self.names = iter(names)
+        self.current = None
+        self._total = total
+        super().__init__(None)
+
+    def read(self, size=-1):
+        size = CHUNK if size is None or size < 0 else size
+        while True:
+            if self.current is None:
+                name = next(self.names, None)
+                if name is None:
+                    return b""
+                self.current = default_storage.open(name, "rb")
+            data = self.current.read(size)
+            if data:
+                return data
+            self.current.close()
+            self.current = None
+
+    def chunks(self, chunk_size=None) -> Iterator[bytes]:
+        while data := self.read(chunk_size or CHUNK):
+            yield data
+
+    def seekable(self):
+        return False
+
+    @property
+    def size(self):
+        return self._total
+
+    def close(self):
+        if self.current is not None:
+            self.current.close()
+
+
+def save_exactly(key: str, content: File) -> str:
+    """Saves under exactly `key` (our keys are unique: no renaming, no overwrite)."""
+    saved = default_storage.save(key, content)
+    if saved != key:  # pragma: no cover - keys are fresh UUIDs
+        default_storage.delete(saved)
+        raise RuntimeError(f"storage renamed {key} to {saved}")
+    return saved
+
+
+def delete_prefix(prefix: str) -> int:
+    """Deletes every object under `prefix`; returns how many."""
+    if uses_s3():
+        client, bucket, deleted = s3_client(), s3_bucket(), 0
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+            if keys:
+                client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+                deleted += len(keys)
+        return deleted
+    return _delete_tree(prefix.rstrip("/"))
+
+
+def _delete_tree(path: str) -> int:
+    if not default_storage.exists(path):
+        return 0
+    folders, files = default_storage.listdir(path)
+    deleted = 0
+    for name in files:
+        default_storage.delete(f"{path}/{name}")
+        deleted += 1
+    for folder in folders:
+        deleted += _delete_tree(f"{path}/{folder}")
+    default_storage.delete(path)  # the empty folder
+    return deleted

@@ -1,0 +1,115 @@
+"""Part-level mechanics of resumable uploads, one client flow for both backends: the client PUTs
+each part's bytes to its URL and keeps the `ETag` answer. With S3 the URLs are presigned
+`UploadPart` requests (bytes never touch Django); with the filesystem they are signed API URLs."""
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.storage import default_storage
+from django.urls import reverse
+
+from videos import storage
+from videos.errors import InvalidPartToken
+from videos.models import Upload, UploadPart
+
+_SALT = "videos.upload-part"
+
+
+def part_name(upload: Upload, number: int) -> str:
+    """Where the filesystem backend keeps a received part (under the video's prefix)."""
+    return f"{upload.video.storage_prefix}uploads/{upload.id}/{number:05d}"
+
+
+def parts_folder(upload: Upload) -> str:
+    return f"{upload.video.storage_prefix}uploads/{upload.id}/"
+
+
+def part_token(upload: Upload, number: int) -> str:
+    return signing.TimestampSigner(salt=_SALT).sign(f"{upload.id}:{number}")
+
+
+def check_part_token(token: str, upload_id, number: int) -> None:
+    try:
+        value = signing.TimestampSigner(salt=_SALT).unsign(token, max_age=settings.UPLOAD_URL_EXPIRY.total_seconds())
+    except signing.BadSignature as exc:
+        raise InvalidPartToken() from exc
+    if value != f"{upload_id}:{number}":
+        raise InvalidPartToken()
+
+
+def part_url(upload: Upload, number: int, build_absolute_uri) -> str:
+    if upload.backend == Upload.Backend.S3:
+        return storage.s3_client().generate_presigned_url(
+            "upload_part",
+            Params={
+                "Bucket": storage.s3_bucket(),
+                "Key": upload.key,
+                "UploadId": upload.s3_upload_id,
+                "PartNumber": number,
+            },
+            ExpiresIn=int(settings.UPLOAD_URL_EXPIRY.total_seconds()),
+        )
+    path = reverse("v1:upload-part", kwargs={"pk": upload.id, "number": number})
+    return build_absolute_uri(f"{path}?token={part_token(upload, number)}")
+
+
+def received_parts(upload: Upload) -> dict[int, tuple[int, str]]:
+    """Part number -> (size, ETag without quotes) of the parts stored so far."""
+    if upload.backend == Upload.Backend.FILESYSTEM:
+        return {part.number: (part.size, part.etag) for part in upload.parts.all()}
+    received = {}
+    paginator = storage.s3_client().get_paginator("list_parts")
+    pages = paginator.paginate(Bucket=storage.s3_bucket(), Key=upload.key, UploadId=upload.s3_upload_id)
+    for page in pages:
+        for part in page.get("Parts", []):
+            received[part["PartNumber"]] = (part["Size"], part["ETag"].strip('"'))
+    return received
+
+
+def store_part(upload: Upload, number: int, stream, size: int) -> UploadPart:
+    """Streams one part to storage (filesystem backend), replacing an earlier copy of it."""
+    name = part_name(upload, number)
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    reader = storage.CountingReader(stream, limit=size, digest="md5")
+    storage.save_exactly(name, reader)
+    if reader.size_read != size:
+        default_storage.delete(name)
+        raise ValueError(f"part {number} ended after {reader.size_read} of {size} bytes")
+    part, _ = UploadPart.objects.update_or_create(
+        upload=upload, number=number, defaults={"size": size, "etag": reader.hash.hexdigest()}
+    )
+    return part
+
+
+def begin(upload: Upload) -> None:
+    if upload.backend == Upload.Backend.S3:
+        answer = storage.s3_client().create_multipart_upload(
+            Bucket=storage.s3_bucket(), Key=upload.key, ContentType="application/octet-stream"
+        )
+        upload.s3_upload_id = answer["UploadId"]
+
+
+def assemble(upload: Upload, parts: list[tuple[int, str]]) -> None:
+    """Joins the parts into `upload.key` and drops them."""
+    if upload.backend == Upload.Backend.S3:
+        storage.s3_client().complete_multipart_upload(
+            Bucket=storage.s3_bucket(),
+            Key=upload.key,
+            UploadId=upload.s3_upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": number, "ETag": f'"{etag}"'} for number, etag in parts]},
+        )
+        return
+    names = [part_name(upload, number) for number, _ in parts]
+    storage.save_exactly(upload.key, storage.ConcatenatedReader(names, upload.size))
+    storage.delete_prefix(parts_folder(upload))
+
+
+def discard(upload: Upload) -> None:
+    """Drops whatever was received: S3 frees the parts, the filesystem deletes them."""
+    if upload.backend == Upload.Backend.S3:
+        storage.s3_client().abort_multipart_upload(
+            Bucket=storage.s3_bucket(), Key=upload.key, UploadId=upload.s3_upload_id
+        )
+    else:
+        storage.delete_prefix(parts_folder(upload))
+        upload.parts.all().delete()
