@@ -31,6 +31,7 @@ from sessions_app.services import SignIn, session_refresh, session_revoke, sessi
 from sessions_app.views import current_session_id
 from vod.client_ip import client_ip
 from vod.throttling import AccountThrottle, IPThrottle
+from vod.viewsets import UUIDLookupMixin
 
 Reason = DeviceSession.RevokeReason
 
@@ -198,7 +199,7 @@ class AuthViewSet(viewsets.GenericViewSet):
         return _message("Your password is changed; your other sessions are signed out.", status.HTTP_200_OK)
 
 
-class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class UserViewSet(UUIDLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """`users/me` for everyone signed in; the rest of `users/` for staff."""
 
     permission_classes = [IsAdminUser]

@@ -4,6 +4,7 @@ import django_filters
 from rest_framework.exceptions import ValidationError
 
 from videos.models import Video
+from vod.filtering import StrictFilterSet
 from vod.pagination import CursorPage
 
 ORDERINGS = {
@@ -14,7 +15,7 @@ ORDERINGS = {
 }
 
 
-class CatalogFilter(django_filters.FilterSet):
+class CatalogFilter(StrictFilterSet):
     tag = django_filters.CharFilter(field_name="tags__name", method="filter_tag", help_text="One tag name.")
     category = django_filters.CharFilter(field_name="category__slug", help_text="A category slug.")
     owner = django_filters.CharFilter(field_name="owner__username", lookup_expr="iexact", help_text="A username.")

@@ -20,7 +20,7 @@ class OwnerSerializer(serializers.Serializer):
 
 class VideoSerializer(serializers.ModelSerializer):
     owner = OwnerSerializer(read_only=True)
-    category = CategorySerializer(read_only=True)
+    category = CategorySerializer(read_only=True, allow_null=True)
     tags = serializers.SerializerMethodField()
 
     class Meta:

@@ -25,6 +25,7 @@ from videos.serializers import (
 )
 from vod.idempotency import HEADER as IDEMPOTENCY_HEADER
 from vod.idempotency import idempotent
+from vod.viewsets import UUIDLookupMixin
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
@@ -70,7 +71,7 @@ def _upload_body(upload, request) -> dict:
     }
 
 
-class VideoViewSet(viewsets.GenericViewSet):
+class VideoViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
     """`videos`: the public catalog for anyone; create, edit, upload and delete for owners (and staff)."""
 
     serializer_class = VideoSerializer
@@ -189,7 +190,7 @@ class MyVideoViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return super().list(request, *args, **kwargs)
 
 
-class UploadViewSet(viewsets.GenericViewSet):
+class UploadViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
     """`uploads/{id}`: resume (see what arrived, get fresh part URLs), complete or abort."""
 
     serializer_class = UploadSerializer
