@@ -22,6 +22,7 @@ from accounts.one_time_codes import code_consume, code_issue, code_ttl_minutes
 from accounts.selectors import user_by_email, user_by_login, username_taken
 from sessions_app.models import DeviceSession
 from sessions_app.services import SignIn, session_start, sessions_revoke_for_user
+from videos.services import videos_delete_for_owner
 from vod.exceptions import InvalidInput
 
 Purpose = OneTimeCode.Purpose
@@ -236,10 +237,12 @@ def user_update_profile(*, user: User, **changes) -> User:
 
 @transaction.atomic
 def user_delete(*, user: User, password: str) -> None:
-    """Deletes the account after checking its password; its sessions end with it."""
+    """Deletes the account after checking its password; its sessions end with it, and its videos
+    go with their files (storage is cleaned up by a task)."""
     if not user.check_password(password):
         raise InvalidInput({"password": ["The password is not correct."]})
     sessions_revoke_for_user(user=user, reason=Reason.ACCOUNT_DELETED)
+    videos_delete_for_owner(owner=user)
     user.delete()
 
 

@@ -421,3 +421,24 @@ def test_existing_and_unknown_accounts_take_alike(api_client, generous_throttles
         assert abs(existing - unknown) < max(15.0, 0.5 * max(existing, unknown)), report[-1]
     with capsys.disabled():
         print("\nenumeration timing (median of 15): " + "; ".join(report))
+
+
+def test_account_deletion_takes_the_videos_and_their_files(celery_worker):
+    # given a user with a video that has a file in storage
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from videos.models import Video
+    from videos.tests.factories import VideoFactory
+
+    client = signed_in_client(UserFactory())
+    video = VideoFactory(owner=client.user)
+    name = default_storage.save(f"{video.storage_prefix}source/file", ContentFile(b"bytes"))
+    # when the account is deleted
+    assert client.delete("/api/v1/users/me", {"password": TEST_PASSWORD}, format="json").status_code == 204
+    # then the video row is gone at once and the worker removes its files
+    assert not Video.objects.filter(pk=video.pk).exists()
+    deadline = time.monotonic() + 30
+    while default_storage.exists(name) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not default_storage.exists(name)
