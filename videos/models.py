@@ -73,7 +73,12 @@ class Video(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     # Bytes of everything derived from the source (renditions, poster, storyboard): counts to quota.
     derived_size = models.PositiveBigIntegerField(default=0)
+    # The published HLS version: everything under `hls_prefix`; master playlist, poster and
+    # storyboard keys point into it. A new transcode publishes a new prefix in one transaction.
+    hls_prefix = models.CharField(max_length=255, blank=True)
+    master_key = models.CharField(max_length=255, blank=True)
     poster_key = models.CharField(max_length=255, blank=True)
+    storyboard_key = models.CharField(max_length=255, blank=True, help_text="WebVTT of the storyboard sprites.")
     published_at = models.DateTimeField(null=True, blank=True)
     view_count = models.PositiveBigIntegerField(default=0)
     search_vector = SearchVectorField(null=True, editable=False)
@@ -155,3 +160,66 @@ class UploadPart(models.Model):
 
     def __str__(self):
         return f"part {self.number} of {self.upload_id}"
+
+
+class Rendition(models.Model):
+    """One rung of the published HLS ladder."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="renditions")
+    name = models.CharField(max_length=32)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bandwidth = models.PositiveIntegerField(help_text="Peak bits per second, as in the master playlist.")
+    codecs = models.CharField(max_length=100)
+    playlist_key = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-height"]
+        constraints = [models.UniqueConstraint(fields=["video", "name"], name="videos_rendition_unique_name")]
+
+    def __str__(self):
+        return f"{self.name} of {self.video_id}"
+
+
+class TranscodeJob(models.Model):
+    """One request to (re)build a video's HLS ladder, and its attempts. A worker owns a running
+    job through a lease it renews with each heartbeat; the reaper takes back expired leases."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="transcode_jobs")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    profile = models.CharField(max_length=64)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=3)
+    worker = models.CharField(max_length=255, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    progress = models.FloatField(default=0)
+    output_prefix = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    log_tail = models.TextField(blank=True, help_text="The end of ffmpeg's log, for failed attempts.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["video"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="videos_one_active_transcode_job",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self):
+        return f"transcode {self.id} of {self.video_id} ({self.status})"

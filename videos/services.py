@@ -28,6 +28,7 @@ from videos.errors import (
 from videos.models import Tag, Upload, Video
 from videos.probing import NotPlayableMedia, probe
 from videos.selectors import storage_used
+from videos.transcode_jobs import transcode_queue
 from vod.exceptions import InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -331,14 +332,18 @@ def source_probe(*, video_id) -> None:
         except NotPlayableMedia as exc:
             _mark_source_failed(video, str(exc), digest.hexdigest())
             return
-    Video.objects.filter(pk=video.pk, source_key=video.source_key, status=Status.UPLOADED).update(
-        source_sha256=digest.hexdigest(),
-        source_info=info.summary(),
-        duration=info.duration,
-        width=info.width,
-        height=info.height,
-        updated_at=timezone.now(),
-    )
+    with transaction.atomic():
+        probed = Video.objects.filter(pk=video.pk, source_key=video.source_key, status=Status.UPLOADED).update(
+            source_sha256=digest.hexdigest(),
+            source_info=info.summary(),
+            duration=info.duration,
+            width=info.width,
+            height=info.height,
+            updated_at=timezone.now(),
+        )
+        if probed:
+            video.refresh_from_db()
+            transcode_queue(video=video)
 
 
 def _mark_source_failed(video: Video, reason: str, sha256: str) -> None:

@@ -199,10 +199,18 @@ CELERY_TASK_ROUTES = {"videos.tasks.transcode*": {"queue": "transcode"}}
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a transcode worker takes one job at a time
+CELERY_TASK_ACKS_LATE = True  # a job whose worker dies is delivered again ...
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# ... after the visibility timeout, which must outlast the longest hard time limit (a 12 h video
+# times TRANSCODE_TIMEOUT_FACTOR). The reaper requeues such jobs much sooner, by heartbeat.
+if CELERY_BROKER_URL.startswith("redis"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 50 * 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-identity-records": {"task": "accounts.tasks.purge_expired", "schedule": 3600},
     "abort-stale-uploads": {"task": "videos.tasks.abort_stale_uploads", "schedule": 900},
+    "reap-stuck-transcode-jobs": {"task": "videos.tasks.reap_stuck_jobs", "schedule": 60},
 }
 
 # --- email ----------------------------------------------------------------------------------
@@ -321,6 +329,30 @@ UPLOAD_TTL = timedelta(hours=env.int("UPLOAD_TTL_HOURS", default=24))  # then th
 UPLOAD_URL_EXPIRY = timedelta(hours=6)  # part URLs; GET uploads/{id} hands out fresh ones
 VIDEO_SEARCH_CONFIG = env.str("VIDEO_SEARCH_CONFIG", default="english")  # PostgreSQL text search config
 FFPROBE_TIMEOUT = 60
+
+# Transcoding: named profiles; operators pick one with TRANSCODE_PROFILE or add their own here.
+TRANSCODE_PROFILES = {
+    "default": {
+        "rungs": [
+            {"name": "1080p", "short_side": 1080, "video_kbps": 5000, "audio_kbps": 128},
+            {"name": "720p", "short_side": 720, "video_kbps": 2800, "audio_kbps": 128},
+            {"name": "480p", "short_side": 480, "video_kbps": 1400, "audio_kbps": 96},
+            {"name": "360p", "short_side": 360, "video_kbps": 800, "audio_kbps": 96},
+        ],
+        "x264_preset": env.str("TRANSCODE_X264_PRESET", default="veryfast"),
+        "segment_seconds": 4,
+        "gop_seconds": 2,  # fixed GOP, no scene-cut keyframes: segment boundaries align across rungs
+        "storyboard_min_interval": 2,  # seconds between thumbnails ...
+        "storyboard_max_thumbs": 300,  # ... more for long videos, so sprites stay few
+    },
+}
+TRANSCODE_PROFILE = env.str("TRANSCODE_PROFILE", default="default")
+TRANSCODE_MIN_TIMEOUT = 600  # seconds; a job may take this long, or its duration times ...
+TRANSCODE_TIMEOUT_FACTOR = 4  # ... this, whichever is longer
+TRANSCODE_MAX_ATTEMPTS = 3
+TRANSCODE_HEARTBEAT_SECONDS = 5  # a running job renews its lease this often ...
+TRANSCODE_LEASE = timedelta(minutes=2)  # ... for this long; a claim may take over an expired lease
+TRANSCODE_HEARTBEAT_TIMEOUT = timedelta(seconds=env.int("TRANSCODE_HEARTBEAT_TIMEOUT", default=300))  # reaper
 
 # --- logging --------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")

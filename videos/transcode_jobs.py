@@ -1,0 +1,294 @@
+"""TranscodeJob lifecycle: queue, claim (conditional update + lease), heartbeat, publish in one
+transaction, fail, and reap jobs whose worker stopped. The ffmpeg work itself is in
+`videos.transcoding`.
+
+A duplicate delivery or a second worker cannot run a job twice: only the claim that moved the row
+to `running` owns it, and only the owner of the current attempt may publish. Each attempt writes
+under its own prefix; publishing deletes every other prefix, so a killed attempt leaves nothing.
+"""
+
+import logging
+import os
+import re
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from videos import storage, transcoding
+from videos.models import Rendition, TranscodeJob, Video
+from videos.probing import NotPlayableMedia, probe
+from vod.exceptions import ConflictError
+
+logger = logging.getLogger(__name__)
+Job = TranscodeJob.Status
+
+
+class LeaseLost(Exception):
+    """Another worker (or the reaper) took the job over; this attempt must stop quietly."""
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _time_limits(video: Video) -> tuple[int, int]:
+    """Soft and hard Celery limits for a video of this length (download and upload included)."""
+    soft = int(max(settings.TRANSCODE_MIN_TIMEOUT, (video.duration or 0) * settings.TRANSCODE_TIMEOUT_FACTOR)) + 300
+    return soft, soft + 120
+
+
+def transcode_queue(*, video: Video) -> TranscodeJob:
+    """Queues a (re)transcode of the video's source; refused while one is queued or running."""
+    from videos.tasks import transcode_video
+
+    if not video.source_key:
+        raise ConflictError("This video has no source to transcode.", code="no_source")
+    try:
+        with transaction.atomic():
+            job = TranscodeJob.objects.create(
+                video=video, profile=settings.TRANSCODE_PROFILE, max_attempts=settings.TRANSCODE_MAX_ATTEMPTS
+            )
+    except IntegrityError:
+        raise ConflictError(
+            "A transcode of this video is already queued or running.", code="transcode_in_progress"
+        ) from None
+    soft, hard = _time_limits(video)
+    transaction.on_commit(lambda: transcode_video.apply_async((str(job.pk),), soft_time_limit=soft, time_limit=hard))
+    return job
+
+
+def _claim(job_id, worker: str) -> TranscodeJob | None:
+    now = timezone.now()
+    claimable = Q(status=Job.QUEUED) | Q(status=Job.RUNNING, lease_expires_at__lt=now)
+    claimed = TranscodeJob.objects.filter(claimable, pk=job_id, attempts__lt=F("max_attempts")).update(
+        status=Job.RUNNING,
+        worker=worker,
+        attempts=F("attempts") + 1,
+        lease_expires_at=now + settings.TRANSCODE_LEASE,
+        heartbeat_at=now,
+        started_at=now,
+        progress=0,
+        error="",
+    )
+    if not claimed:
+        return None
+    job = TranscodeJob.objects.select_related("video").get(pk=job_id)
+    job.output_prefix = f"{job.video.storage_prefix}hls/{job.pk.hex[:12]}-{job.attempts}/"
+    job.save(update_fields=["output_prefix"])
+    Video.objects.filter(pk=job.video_id).exclude(status=Video.Status.READY).update(status=Video.Status.PROCESSING)
+    return job
+
+
+class Heartbeat:
+    """Renews the job's lease every few seconds while work goes on (download, encode, upload)."""
+
+    def __init__(self, job: TranscodeJob):
+        self.job = job
+        self.last = 0.0
+        self.progress = 0.0
+
+    def __call__(self, progress: float | None = None) -> None:
+        if progress is not None:
+            self.progress = progress
+        if time.monotonic() - self.last >= settings.TRANSCODE_HEARTBEAT_SECONDS:
+            self.last = time.monotonic()
+            _heartbeat(self.job, self.progress)
+
+
+def _heartbeat(job: TranscodeJob, progress: float) -> None:
+    now = timezone.now()
+    renewed = TranscodeJob.objects.filter(
+        pk=job.pk, status=Job.RUNNING, worker=job.worker, attempts=job.attempts
+    ).update(progress=round(progress, 4), heartbeat_at=now, lease_expires_at=now + settings.TRANSCODE_LEASE)
+    if not renewed:
+        raise LeaseLost()
+
+
+def run_job(job_id, *, worker: str | None = None) -> bool:
+    """Claims and runs one job; True when this call published it."""
+    job = _claim(job_id, worker or worker_name())
+    if job is None:
+        return False
+    beat = Heartbeat(job)
+    try:
+        with tempfile.TemporaryDirectory(prefix="vod-transcode-") as folder:
+            work = Path(folder)
+            source = _fetch_source(job.video, work / "source", beat)
+            info = probe(source)
+            plan = transcoding.plan_for(info)
+            out = work / "out"
+            out.mkdir()
+            transcoding.run(plan, source, out, on_progress=lambda fraction: beat(fraction * 0.9))
+            transcoding.write_storyboard_vtt(plan, out, lambda name: name)
+            size = _upload(out, job, beat)
+            return _publish(job, info, out, size)
+    except SoftTimeLimitExceeded:
+        _fail(job, "Transcoding took longer than its time limit.", "", retry=False)
+        return False
+    except LeaseLost:
+        logger.warning("transcode %s attempt %s lost its lease; stopping", job.pk, job.attempts)
+        return False
+    except (NotPlayableMedia, transcoding.TranscodeFailed) as exc:
+        _fail(job, str(exc), getattr(exc, "log_tail", ""), retry=False)
+        return False
+    except Exception as exc:
+        _fail(job, f"{type(exc).__name__}: {exc}", "", retry=True)
+        raise
+
+
+def _fetch_source(video: Video, path: Path, beat: Heartbeat) -> Path:
+    with default_storage.open(video.source_key, "rb") as src, open(path, "wb") as local:
+        for chunk in src.chunks(storage.CHUNK):
+            local.write(chunk)
+            beat()
+    return path
+
+
+def _upload(out: Path, job: TranscodeJob, beat: Heartbeat) -> int:
+    """Copies every output under the attempt's prefix; returns the bytes stored."""
+    total = 0
+    for path in sorted(out.rglob("*")):
+        if path.is_dir() or path.name == "ffmpeg.log":
+            continue
+        with open(path, "rb") as handle:
+            storage.save_exactly(job.output_prefix + path.relative_to(out).as_posix(), File(handle))
+        total += path.stat().st_size
+        beat(0.95)
+    return total
+
+
+_STREAM_INF = re.compile(r"#EXT-X-STREAM-INF:(?P<attrs>.+)\n(?P<uri>\S+)")
+
+
+def _renditions(out: Path) -> list[dict]:
+    """The rungs as ffmpeg described them in the master playlist."""
+    renditions = []
+    for match in _STREAM_INF.finditer((out / "master.m3u8").read_text()):
+        attrs = dict(re.findall(r'([A-Z-]+)=("[^"]*"|[^,]*)', match["attrs"]))
+        width, height = (int(n) for n in attrs["RESOLUTION"].split("x"))
+        renditions.append(
+            {
+                "name": match["uri"].split("/")[0],
+                "width": width,
+                "height": height,
+                "bandwidth": int(attrs["BANDWIDTH"]),
+                "codecs": attrs.get("CODECS", "").strip('"'),
+                "playlist_key": match["uri"],
+            }
+        )
+    return renditions
+
+
+def _publish(job: TranscodeJob, info, out: Path, size: int) -> bool:
+    """Swaps the video to this attempt's output in one transaction, then deletes other versions."""
+    renditions = _renditions(out)
+    with transaction.atomic():
+        current = TranscodeJob.objects.select_for_update().get(pk=job.pk)
+        if current.status != Job.RUNNING or current.worker != job.worker or current.attempts != job.attempts:
+            raise LeaseLost()
+        video = Video.objects.select_for_update(of=("self",)).get(pk=job.video_id)
+        video.renditions.all().delete()
+        Rendition.objects.bulk_create(
+            Rendition(video=video, **{**r, "playlist_key": job.output_prefix + r["playlist_key"]}) for r in renditions
+        )
+        video.hls_prefix = job.output_prefix
+        video.master_key = job.output_prefix + "master.m3u8"
+        video.poster_key = job.output_prefix + "poster.jpg"
+        video.storyboard_key = job.output_prefix + "storyboard/storyboard.vtt"
+        video.derived_size = size
+        video.duration, video.width, video.height = info.duration, info.width, info.height
+        video.status, video.failure_reason = Video.Status.READY, ""
+        if video.published_at is None and video.visibility == Video.Visibility.PUBLIC:
+            video.published_at = timezone.now()
+        video.save()
+        current.status, current.progress, current.finished_at = Job.SUCCEEDED, 1.0, timezone.now()
+        current.save(update_fields=["status", "progress", "finished_at"])
+        keep = job.output_prefix
+        transaction.on_commit(lambda: _delete_other_versions(video, keep))
+    return True
+
+
+def _delete_other_versions(video: Video, keep: str) -> None:
+    """Old versions and the leftovers of killed attempts: everything under hls/ but `keep`."""
+    hls = f"{video.storage_prefix}hls/"
+    if storage.uses_s3():
+        client, bucket = storage.s3_client(), storage.s3_bucket()
+        prefixes = set()
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=hls, Delimiter="/"):
+            prefixes.update(p["Prefix"] for p in page.get("CommonPrefixes", []))
+    else:
+        prefixes = {
+            f"{hls}{name}/" for name in (default_storage.listdir(hls)[0] if default_storage.exists(hls) else [])
+        }
+    for prefix in prefixes - {keep}:
+        storage.delete_prefix(prefix)
+
+
+def _fail(job: TranscodeJob, error: str, log_tail: str, *, retry: bool) -> None:
+    """Records a failed attempt. With attempts left and a retryable error the job goes back to
+    the queue; otherwise it fails, and so does the video unless an older version stays playable."""
+    with transaction.atomic():
+        current = TranscodeJob.objects.select_for_update().get(pk=job.pk)
+        if current.status != Job.RUNNING or current.worker != job.worker or current.attempts != job.attempts:
+            return
+        again = retry and current.attempts < current.max_attempts
+        current.status = Job.QUEUED if again else Job.FAILED
+        current.error, current.log_tail = error[:2000], log_tail[-4000:]
+        current.finished_at = None if again else timezone.now()
+        current.save(update_fields=["status", "error", "log_tail", "finished_at"])
+        if not again:
+            Video.objects.filter(pk=job.video_id).exclude(status=Video.Status.READY).update(
+                status=Video.Status.FAILED, failure_reason=error[:500]
+            )
+    transaction.on_commit(lambda: storage.delete_prefix(job.output_prefix))
+
+
+def jobs_reap() -> dict:
+    """Running jobs whose heartbeat stopped (their worker died or hangs): back to the queue while
+    attempts remain, else failed."""
+    from videos.tasks import transcode_video
+
+    cutoff = timezone.now() - settings.TRANSCODE_HEARTBEAT_TIMEOUT
+    requeued = failed = 0
+    stuck = TranscodeJob.objects.filter(status=Job.RUNNING, heartbeat_at__lt=cutoff).values_list("pk", flat=True)
+    for job_id in list(stuck):
+        with transaction.atomic():
+            job = (
+                TranscodeJob.objects.select_for_update()
+                .select_related("video")
+                .filter(pk=job_id, status=Job.RUNNING, heartbeat_at__lt=cutoff)
+                .first()
+            )
+            if job is None:
+                continue
+            stale_prefix = job.output_prefix
+            if job.attempts < job.max_attempts:
+                job.status, job.error = Job.QUEUED, f"worker {job.worker} stopped responding; requeued"
+                job.save(update_fields=["status", "error"])
+                soft, hard = _time_limits(job.video)
+                transaction.on_commit(
+                    lambda job_id=job.pk, soft=soft, hard=hard: transcode_video.apply_async(
+                        (str(job_id),), soft_time_limit=soft, time_limit=hard
+                    )
+                )
+                requeued += 1
+            else:
+                job.status, job.finished_at = Job.FAILED, timezone.now()
+                job.error = f"worker {job.worker} stopped responding; no attempts left"
+                job.save(update_fields=["status", "error", "finished_at"])
+                Video.objects.filter(pk=job.video_id).exclude(status=Video.Status.READY).update(
+                    status=Video.Status.FAILED, failure_reason="Transcoding did not finish."
+                )
+                failed += 1
+            if stale_prefix:
+                transaction.on_commit(lambda prefix=stale_prefix: storage.delete_prefix(prefix))
+    return {"requeued": requeued, "failed": failed}

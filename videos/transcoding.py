@@ -1,0 +1,231 @@
+"""The one-decode HLS ladder: a single ffmpeg process decodes the source once and writes every
+rung (H.264 + AAC, fMP4 segments, one master playlist, keyframes aligned across rungs), the
+poster and the storyboard sprites. Each rung is scaled from the rung above it, not from the source.
+
+This module only plans and runs ffmpeg in a local folder; jobs, storage and publishing live in
+`videos.transcode_jobs`.
+"""
+
+import contextlib
+import math
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from videos.probing import SAFE_INPUT_OPTIONS, MediaInfo
+
+STORYBOARD_COLUMNS = STORYBOARD_ROWS = 10
+THUMB_WIDTH = 160
+
+
+class TranscodeFailed(Exception):
+    """ffmpeg failed or ran out of time; `log_tail` holds the end of its log."""
+
+    def __init__(self, message: str, log_tail: str = ""):
+        super().__init__(message)
+        self.log_tail = log_tail
+
+
+@dataclass(frozen=True)
+class Rung:
+    name: str
+    short_side: int  # the height of a landscape video, the width of a portrait one
+    video_kbps: int
+    audio_kbps: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    rungs: list[Rung]
+    portrait: bool
+    has_audio: bool
+    fps: float
+    segment_seconds: int
+    storyboard_interval: float
+    poster_at: float
+    duration: float
+
+
+def profile() -> dict:
+    return settings.TRANSCODE_PROFILES[settings.TRANSCODE_PROFILE]
+
+
+def plan_for(info: MediaInfo) -> Plan:
+    """The rungs of the profile that fit the source (never upscaled); a source smaller than
+    every rung gets one rung at its own size."""
+    config = profile()
+    width, height = (info.height, info.width) if info.rotation in (90, 270) else (info.width, info.height)
+    portrait = height > width
+    source_short = min(width, height) // 2 * 2
+    rungs = [Rung(**rung) for rung in config["rungs"] if rung["short_side"] <= source_short]
+    if not rungs:
+        smallest = config["rungs"][-1]
+        rungs = [Rung(**{**smallest, "name": f"{source_short}p", "short_side": source_short})]
+    interval = max(config["storyboard_min_interval"], info.duration / config["storyboard_max_thumbs"])
+    return Plan(
+        rungs=rungs,
+        portrait=portrait,
+        has_audio=info.audio_codec is not None,
+        fps=min(info.frame_rate or 30.0, 60.0),
+        segment_seconds=config["segment_seconds"],
+        storyboard_interval=round(interval, 3),
+        poster_at=min(info.duration * 0.1, 5.0),
+        duration=info.duration,
+    )
+
+
+def _scale(rung: Rung, portrait: bool) -> str:
+    return f"scale={rung.short_side}:-2" if portrait else f"scale=-2:{rung.short_side}"
+
+
+def ffmpeg_args(plan: Plan, source: Path, out: Path) -> list[str]:
+    config = profile()
+    count = len(plan.rungs)
+    # Chain: source -> rung 0 -> rung 1 -> ...; each rung also feeds the next one, the lowest
+    # feeds the storyboard, the top one the poster.
+    graph = []
+    previous = "0:v"
+    for index, rung in enumerate(plan.rungs):
+        outputs = [f"[r{index}]"]
+        if index + 1 < count:
+            outputs.append(f"[n{index}]")
+        if index == 0:
+            outputs.append("[poster_in]")
+        if index == count - 1:
+            outputs.append("[story_in]")
+        split = f",split={len(outputs)}" if len(outputs) > 1 else ""
+        graph.append(f"[{previous}]{_scale(rung, plan.portrait)},setsar=1{split}{''.join(outputs)}")
+        previous = f"n{index}"
+    tile = f"{STORYBOARD_COLUMNS}x{STORYBOARD_ROWS}"
+    graph.append(f"[story_in]fps=1/{plan.storyboard_interval},scale={THUMB_WIDTH}:-2,tile={tile}[story]")
+    graph.append(f"[poster_in]trim=start={plan.poster_at:.3f},select='eq(n\\,0)'[poster]")
+
+    gop = max(1, round(plan.fps * config["gop_seconds"]))
+    args = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
+    args += [*SAFE_INPUT_OPTIONS, "-i", str(source), "-filter_complex", ";".join(graph)]
+    stream_map = []
+    for index, rung in enumerate(plan.rungs):
+        args += ["-map", f"[r{index}]"]
+        args += [f"-b:v:{index}", f"{rung.video_kbps}k", f"-maxrate:v:{index}", f"{int(rung.video_kbps * 1.1)}k"]
+        args += [f"-bufsize:v:{index}", f"{rung.video_kbps * 2}k"]
+        entry = f"v:{index}"
+        if plan.has_audio:
+            args += ["-map", "0:a:0", f"-b:a:{index}", f"{rung.audio_kbps}k"]
+            entry += f",a:{index}"
+        stream_map.append(f"{entry},name:{rung.name}")
+    args += ["-c:v", "libx264", "-preset", config["x264_preset"], "-profile:v", "high", "-pix_fmt", "yuv420p"]
+    args += ["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0"]
+    args += ["-force_key_frames", f"expr:gte(t,n_forced*{plan.segment_seconds})"]
+    if plan.has_audio:
+        args += ["-c:a", "aac", "-ac", "2", "-ar", "48000"]
+    args += ["-f", "hls", "-hls_time", str(plan.segment_seconds), "-hls_playlist_type", "vod"]
+    args += ["-hls_segment_type", "fmp4", "-hls_flags", "independent_segments"]
+    args += ["-hls_fmp4_init_filename", "init.mp4", "-hls_segment_filename", str(out / "%v" / "seg_%05d.m4s")]
+    args += ["-master_pl_name", "master.m3u8", "-var_stream_map", " ".join(stream_map), str(out / "%v" / "index.m3u8")]
+    (out / "storyboard").mkdir(parents=True, exist_ok=True)
+    args += [
+        "-map",
+        "[story]",
+        "-c:v",
+        "mjpeg",
+        "-q:v",
+        "5",
+        "-f",
+        "image2",
+        str(out / "storyboard" / "sprite_%03d.jpg"),
+    ]
+    args += ["-map", "[poster]", "-frames:v", "1", "-c:v", "mjpeg", "-q:v", "3", str(out / "poster.jpg")]
+    args += ["-progress", "pipe:1", "-stats_period", "1"]
+    return args
+
+
+def run(
+    plan: Plan, source: Path, out: Path, *, on_progress: Callable[[float], None], timeout: float | None = None
+) -> None:
+    """Runs ffmpeg in its own process group, reporting progress (0..1) from `-progress`; kills
+    the whole group on timeout or on any exception (a Celery time limit, a revoke)."""
+    timeout = timeout or max(settings.TRANSCODE_MIN_TIMEOUT, plan.duration * settings.TRANSCODE_TIMEOUT_FACTOR)
+    log_path = out / "ffmpeg.log"
+    args = ffmpeg_args(plan, source, out)
+    deadline = time.monotonic() + timeout
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, start_new_session=True, cwd=out)
+        try:
+            for line in process.stdout:
+                if time.monotonic() > deadline:
+                    raise TranscodeFailed(f"ffmpeg took longer than {timeout:.0f} s", _tail(log_path))
+                key, _, value = line.decode(errors="replace").strip().partition("=")
+                if key == "out_time_us" and value.isdigit() and plan.duration:
+                    on_progress(min(1.0, int(value) / 1e6 / plan.duration))
+            code = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except BaseException:
+            _kill_group(process)
+            raise
+    if code != 0:
+        raise TranscodeFailed(f"ffmpeg exited with code {code}", _tail(log_path))
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _tail(path: Path, limit: int = 4000) -> str:
+    try:
+        return path.read_bytes()[-limit:].decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def write_storyboard_vtt(plan: Plan, out: Path, sprite_url: Callable[[str], str]) -> Path:
+    """WebVTT cues pointing into the sprite sheets with `#xywh=`; tile size is read from the
+    first sprite (ffmpeg keeps the aspect ratio)."""
+    sprites = sorted((out / "storyboard").glob("sprite_*.jpg"))
+    if not sprites:
+        raise TranscodeFailed("ffmpeg wrote no storyboard")
+    sheet_width, sheet_height = _jpeg_size(sprites[0])
+    thumb_w, thumb_h = sheet_width // STORYBOARD_COLUMNS, sheet_height // STORYBOARD_ROWS
+    per_sheet = STORYBOARD_COLUMNS * STORYBOARD_ROWS
+    count = min(math.ceil(plan.duration / plan.storyboard_interval), per_sheet * len(sprites))
+    lines = ["WEBVTT", ""]
+    for index in range(count):
+        start = index * plan.storyboard_interval
+        end = min(plan.duration, start + plan.storyboard_interval)
+        sheet, cell = divmod(index, per_sheet)
+        row, column = divmod(cell, STORYBOARD_COLUMNS)
+        lines += [
+            f"{_timestamp(start)} --> {_timestamp(end)}",
+            f"{sprite_url(sprites[sheet].name)}#xywh={column * thumb_w},{row * thumb_h},{thumb_w},{thumb_h}",
+            "",
+        ]
+    path = out / "storyboard" / "storyboard.vtt"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _timestamp(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+
+
+def _jpeg_size(path: Path) -> tuple[int, int]:
+    """Width and height from a JPEG's SOF marker (no imaging library needed)."""
+    data = path.read_bytes()
+    index = 2
+    while index < len(data):
+        marker, length = data[index + 1], int.from_bytes(data[index + 2 : index + 4], "big")
+        if marker in (0xC0, 0xC1, 0xC2):
+            height = int.from_bytes(data[index + 5 : index + 7], "big")
+            width = int.from_bytes(data[index + 7 : index + 9], "big")
+            return width, height
+        index += 2 + length
+    raise TranscodeFailed(f"cannot read the size of {path.name}")
