@@ -3,10 +3,10 @@
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from videos.models import Upload, Video
+from videos.models import TranscodeJob, Upload, Video
 from vod.exceptions import NotFoundError
 
 
@@ -31,7 +31,7 @@ def catalog_search(*, query: str = "") -> QuerySet[Video]:
 def video_visible_to(*, video_id, user) -> Video:
     """A video the caller may watch: public or unlisted once ready; private only for owner and staff.
     Anything else is "not found", never "forbidden", so private videos are not revealed."""
-    video = _with_relations(Video.objects.filter(pk=video_id)).first()
+    video = with_jobs(_with_relations(Video.objects.filter(pk=video_id))).first()
     if video is None:
         raise NotFoundError()
     if user is not None and (user.is_staff or video.owner_id == user.pk):
@@ -54,8 +54,15 @@ def video_managed_by(*, video_id, user, lock: bool = False) -> Video:
     return video
 
 
+def with_jobs(videos: QuerySet[Video]) -> QuerySet[Video]:
+    """Adds each video's transcode jobs, newest first (`video.jobs`), in one more query."""
+    return videos.prefetch_related(
+        Prefetch("transcode_jobs", queryset=TranscodeJob.objects.order_by("-created_at"), to_attr="jobs")
+    )
+
+
 def videos_of_owner(*, owner) -> QuerySet[Video]:
-    return _with_relations(Video.objects.filter(owner=owner))
+    return with_jobs(_with_relations(Video.objects.filter(owner=owner)))
 
 
 def upload_managed_by(*, upload_id, user, lock: bool = False) -> Upload:

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from videos.models import Category, Upload, Video
+from videos.models import Category, TranscodeJob, Upload, Video
 from vod.serializers import InputSerializer
 
 
@@ -49,12 +49,28 @@ class VideoSerializer(serializers.ModelSerializer):
         return [tag.name for tag in video.tags.all()]  # prefetched
 
 
+class TranscodeJobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TranscodeJob
+        fields = ["id", "status", "progress", "attempts", "error", "created_at", "started_at", "finished_at"]
+        read_only_fields = fields
+
+
 class MyVideoSerializer(VideoSerializer):
-    """What the owner sees of their own video, in every status."""
+    """What the owner (or staff) sees of a video, in every status, with its latest transcode."""
+
+    transcode = serializers.SerializerMethodField()
 
     class Meta(VideoSerializer.Meta):
-        fields = [*VideoSerializer.Meta.fields, "failure_reason", "source_size"]
+        fields = [*VideoSerializer.Meta.fields, "failure_reason", "source_size", "transcode"]
         read_only_fields = fields
+
+    @extend_schema_field(TranscodeJobSerializer(allow_null=True))
+    def get_transcode(self, video) -> dict | None:
+        jobs = getattr(video, "jobs", None)  # prefetched by selectors.with_jobs
+        if jobs is None:
+            jobs = list(video.transcode_jobs.order_by("-created_at")[:1])
+        return TranscodeJobSerializer(jobs[0]).data if jobs else None
 
 
 class UploadOptionsSerializer(serializers.Serializer):

@@ -153,7 +153,7 @@ def _lock_owner(owner_id) -> None:
     get_user_model().objects.select_for_update().filter(pk=owner_id).exists()
 
 
-def _attach_source(*, video_id, key: str, size: int, already_counted: int = 0) -> Video:
+def _attach_source(*, video_id, key: str, size: int, already_counted: int = 0, enqueue_probe: bool = True) -> Video:
     """Makes a stored object the video's source and queues its probe. Must run in a transaction."""
     from videos.tasks import probe_source
 
@@ -167,11 +167,12 @@ def _attach_source(*, video_id, key: str, size: int, already_counted: int = 0) -
     video.save(update_fields=["source_key", "source_size", "source_sha256", "status", "failure_reason", "updated_at"])
     if replaced:
         transaction.on_commit(lambda: default_storage.delete(replaced))
-    transaction.on_commit(lambda: probe_source.delay(str(video.pk)))
+    if enqueue_probe:
+        transaction.on_commit(lambda: probe_source.delay(str(video.pk)))
     return video
 
 
-def source_upload(*, video: Video, stream, content_length: int | None) -> Video:
+def source_upload(*, video: Video, stream, content_length: int | None, enqueue_probe: bool = True) -> Video:
     """One-request upload: the body is streamed to storage in chunks, never held whole."""
     if content_length is None:
         raise LengthRequired()
@@ -186,7 +187,7 @@ def source_upload(*, video: Video, stream, content_length: int | None) -> Video:
         if reader.size_read != content_length:
             raise InvalidInput({"body": [f"The body ended after {reader.size_read} of {content_length} bytes."]})
         with transaction.atomic():
-            return _attach_source(video_id=video.pk, key=key, size=content_length)
+            return _attach_source(video_id=video.pk, key=key, size=content_length, enqueue_probe=enqueue_probe)
     except Exception:
         default_storage.delete(key)
         raise
@@ -313,9 +314,10 @@ def uploads_abort_stale() -> int:
 # --- probing --------------------------------------------------------------------------------------
 
 
-def source_probe(*, video_id) -> None:
+def source_probe(*, video_id, queue_transcode: bool = True) -> None:
     """Reads the stored source once: its SHA-256, and whether it is a video we can use (by its
-    bytes, never its name or declared type). Not playable -> `failed` with the reason."""
+    bytes, never its name or declared type). Playable -> a transcode job is queued; not playable ->
+    `failed` with the reason."""
     video = Video.objects.filter(pk=video_id, status=Status.UPLOADED).first()
     if video is None or not video.source_key:
         return
@@ -341,7 +343,7 @@ def source_probe(*, video_id) -> None:
             height=info.height,
             updated_at=timezone.now(),
         )
-        if probed:
+        if probed and queue_transcode:
             video.refresh_from_db()
             transcode_queue(video=video)
 

@@ -46,8 +46,9 @@ def _time_limits(video: Video) -> tuple[int, int]:
     return soft, soft + 120
 
 
-def transcode_queue(*, video: Video) -> TranscodeJob:
-    """Queues a (re)transcode of the video's source; refused while one is queued or running."""
+def transcode_queue(*, video: Video, enqueue: bool = True) -> TranscodeJob:
+    """Queues a (re)transcode of the video's source; refused while one is queued or running.
+    `enqueue=False` leaves running it to the caller (`manage.py transcode --sync`)."""
     from videos.tasks import transcode_video
 
     if not video.source_key:
@@ -61,8 +62,11 @@ def transcode_queue(*, video: Video) -> TranscodeJob:
         raise ConflictError(
             "A transcode of this video is already queued or running.", code="transcode_in_progress"
         ) from None
-    soft, hard = _time_limits(video)
-    transaction.on_commit(lambda: transcode_video.apply_async((str(job.pk),), soft_time_limit=soft, time_limit=hard))
+    if enqueue:
+        soft, hard = _time_limits(video)
+        transaction.on_commit(
+            lambda: transcode_video.apply_async((str(job.pk),), soft_time_limit=soft, time_limit=hard)
+        )
     return job
 
 

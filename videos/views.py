@@ -16,6 +16,7 @@ from videos.models import Category, Upload
 from videos.serializers import (
     CategorySerializer,
     MyVideoSerializer,
+    TranscodeJobSerializer,
     UploadCompleteInputSerializer,
     UploadSerializer,
     UploadStartInputSerializer,
@@ -23,6 +24,7 @@ from videos.serializers import (
     VideoInputSerializer,
     VideoSerializer,
 )
+from videos.transcode_jobs import transcode_queue
 from vod.idempotency import HEADER as IDEMPOTENCY_HEADER
 from vod.idempotency import idempotent
 from vod.viewsets import UUIDLookupMixin
@@ -107,8 +109,20 @@ class VideoViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
     @extend_schema(tags=["videos"], summary="A video anyone may watch, or one of mine")
     def retrieve(self, request, pk=None):
         video = selectors.video_visible_to(video_id=pk, user=request.user)
-        serializer = MyVideoSerializer if video.owner_id == getattr(request.user, "pk", None) else VideoSerializer
-        return Response(serializer(video).data)
+        user = request.user
+        manages = user is not None and (user.is_staff or video.owner_id == user.pk)
+        return Response((MyVideoSerializer if manages else VideoSerializer)(video).data)
+
+    @extend_schema(
+        tags=["videos"],
+        summary="Transcode the source again (the current version stays playable meanwhile)",
+        request=None,
+        responses={202: TranscodeJobSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def transcode(self, request, pk=None):
+        job = transcode_queue(video=self._managed(pk))
+        return Response(TranscodeJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         tags=["videos"],

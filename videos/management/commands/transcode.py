@@ -1,0 +1,30 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from videos import transcode_jobs
+from videos.models import Video
+from vod.exceptions import ApplicationError
+
+
+class Command(BaseCommand):
+    help = "Transcodes a video's source again: queued for a worker, or here and now with --sync."
+
+    def add_arguments(self, parser):
+        parser.add_argument("video_id")
+        parser.add_argument("--sync", action="store_true", help="Run in this process instead of a worker.")
+
+    def handle(self, *args, video_id, sync, **options):
+        video = Video.objects.filter(pk=video_id).first()
+        if video is None:
+            raise CommandError(f"No video {video_id}.")
+        try:
+            job = transcode_jobs.transcode_queue(video=video, enqueue=not sync)
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
+        if not sync:
+            self.stdout.write(f"Queued transcode job {job.pk}.")
+            return
+        transcode_jobs.run_job(job.pk)
+        job.refresh_from_db()
+        if job.status != job.Status.SUCCEEDED:
+            raise CommandError(f"Transcode {job.status}: {job.error}")
+        self.stdout.write(self.style.SUCCESS(f"Video {video.pk} is ready ({video.renditions.count()} renditions)."))

@@ -1,0 +1,145 @@
+"""Fixtures and helpers of the catalog tests: both storage backends, a look into storage that does
+not go through the code under test, and the part PUT a client makes for either backend."""
+
+import json
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from django.conf import settings as django_settings
+from rest_framework.test import APIClient
+
+from videos import tasks
+
+MiB = 1024 * 1024
+FILESYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"
+
+
+def use_filesystem(settings, location: Path) -> None:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": FILESYSTEM_STORAGE, "OPTIONS": {"location": str(location)}},
+    }
+
+
+@pytest.fixture(params=["s3", "filesystem"])
+def backend(request, settings, tmp_path):
+    """Runs the test once on S3 (moto, the suite's default storage) and once on the filesystem."""
+    if request.param == "filesystem":
+        use_filesystem(settings, tmp_path / "media")
+    return request.param
+
+
+@pytest.fixture
+def filesystem(settings, tmp_path):
+    """The filesystem backend alone (for the API's own part endpoint)."""
+    use_filesystem(settings, tmp_path / "media")
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """Records the tasks queued by the code under test (`delay` calls) instead of sending them."""
+    calls = []
+    for name in ("probe_source", "delete_video_storage"):
+        task = getattr(tasks, name)
+        monkeypatch.setattr(task, "delay", lambda *args, _name=name: calls.append((_name, *args)))
+    return calls
+
+
+def stored_keys(prefix: str) -> list[str]:
+    """Every object (file) under `prefix` in the current default storage, read with our own client
+    (S3) or straight from the disk (filesystem)."""
+    backend = django_settings.STORAGES["default"]
+    if backend["BACKEND"] == FILESYSTEM_STORAGE:
+        root = Path(backend["OPTIONS"]["location"])
+        base = root / prefix
+        if not base.exists():
+            return []
+        return sorted(str(path.relative_to(root)) for path in base.rglob("*") if path.is_file())
+    client = _s3()
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=django_settings.S3_BUCKET, Prefix=prefix)
+    return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []))
+
+
+def stored_bytes(key: str) -> bytes:
+    backend = django_settings.STORAGES["default"]
+    if backend["BACKEND"] == FILESYSTEM_STORAGE:
+        return (Path(backend["OPTIONS"]["location"]) / key).read_bytes()
+    return _s3().get_object(Bucket=django_settings.S3_BUCKET, Key=key)["Body"].read()
+
+
+def pending_multipart_uploads(prefix: str) -> list[dict]:
+    """S3 multipart uploads not completed nor aborted under `prefix` (none on the filesystem)."""
+    if django_settings.STORAGES["default"]["BACKEND"] == FILESYSTEM_STORAGE:
+        return []
+    return _s3().list_multipart_uploads(Bucket=django_settings.S3_BUCKET, Prefix=prefix).get("Uploads", [])
+
+
+def _s3():
+    import boto3
+
+    options = django_settings.STORAGES["default"]["OPTIONS"]
+    return boto3.client(
+        "s3",
+        endpoint_url=options["endpoint_url"],
+        aws_access_key_id=options["access_key"],
+        aws_secret_access_key=options["secret_key"],
+        region_name=options["region_name"],
+    )
+
+
+class PartAnswer:
+    def __init__(self, status: int, etag: str | None, body: dict | None):
+        self.status, self.etag, self.body = status, etag, body
+
+
+def put_part(url: str, data: bytes) -> PartAnswer:
+    """What a client does with a part URL, whichever backend issued it: PUT the bytes, keep the ETag.
+    API URLs (filesystem) go through the test client without credentials; presigned S3 URLs go to
+    moto over HTTP."""
+    parts = urlsplit(url)
+    if parts.netloc == "testserver":
+        response = APIClient().put(f"{parts.path}?{parts.query}", data=data, content_type="application/octet-stream")
+        body = response.json() if response.content else None
+        return PartAnswer(response.status_code, response.headers.get("ETag"), body)
+    response = requests.put(url, data=data, headers={"Content-Type": "application/octet-stream"}, timeout=60)
+    return PartAnswer(response.status_code, response.headers.get("ETag"), None)
+
+
+def raw_put(base_url: str, path: str, body: bytes, *, declared_length: int, headers: dict | None = None):
+    """A PUT whose body ends (the client closes its side) before `declared_length` bytes: what a
+    dropped connection looks like to the server. Returns (status, JSON body or None)."""
+    target = urlsplit(base_url)
+    lines = [
+        f"PUT {path} HTTP/1.1",
+        f"Host: {target.netloc}",
+        "Content-Type: application/octet-stream",
+        f"Content-Length: {declared_length}",
+        "Connection: close",
+        *(f"{name}: {value}" for name, value in (headers or {}).items()),
+    ]
+    with socket.create_connection((target.hostname, target.port), timeout=60) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    try:
+        return status, json.loads(payload)
+    except ValueError:
+        return status, None
+
+
+def assert_error(response, status: int, code: str) -> dict:
+    """The API's error shape: status, stable code, a message and the request id."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["code"] == code, body
+    assert body["message"]
+    assert body["request_id"] == response.headers["X-Request-ID"]
+    return body
