@@ -4,7 +4,7 @@ import django_filters
 from rest_framework.exceptions import ValidationError
 
 from videos.models import Video
-from vod.filtering import StrictFilterSet
+from vod.filtering import StrictFilterSet, UTCDateTimeFilter
 from vod.pagination import CursorPage
 
 ORDERINGS = {
@@ -21,8 +21,8 @@ class CatalogFilter(StrictFilterSet):
     owner = django_filters.CharFilter(field_name="owner__username", lookup_expr="iexact", help_text="A username.")
     duration_min = django_filters.NumberFilter(field_name="duration", lookup_expr="gte", help_text="Seconds.")
     duration_max = django_filters.NumberFilter(field_name="duration", lookup_expr="lte", help_text="Seconds.")
-    published_after = django_filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="gte")
-    published_before = django_filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="lt")
+    published_after = UTCDateTimeFilter(field_name="published_at", lookup_expr="gte")
+    published_before = UTCDateTimeFilter(field_name="published_at", lookup_expr="lt")
 
     class Meta:
         model = Video

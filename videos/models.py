@@ -223,3 +223,23 @@ class TranscodeJob(models.Model):
 
     def __str__(self):
         return f"transcode {self.id} of {self.video_id} ({self.status})"
+
+
+class WatchProgress(models.Model):
+    """Where a viewer stopped in a video: one row per viewer and video, upserted."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watch_progress")
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="watch_progress")
+    position = models.FloatField(help_text="Seconds.")
+    completed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "video"], name="videos_progress_one_per_viewer")]
+        indexes = [models.Index(fields=["user", "-updated_at"], name="videos_progress_recent")]
+
+    def __str__(self):
+        return f"{self.user_id} at {self.position:.0f}s of {self.video_id}"

@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import F, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import BigIntegerField, F, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Cast, Coalesce
 
 from videos.models import TranscodeJob, Upload, Video
 from vod.exceptions import NotFoundError
@@ -23,7 +23,10 @@ def catalog_search(*, query: str = "") -> QuerySet[Video]:
         return videos
     if connection.vendor == "postgresql":
         search = SearchQuery(query, config=settings.VIDEO_SEARCH_CONFIG, search_type="websearch")
-        return videos.filter(search_vector=search).annotate(rank=SearchRank(F("search_vector"), search))
+        # An integer rank (millionths): the cursor of the next page compares it exactly, where
+        # ts_rank's 4-byte float would not survive the round trip through text.
+        rank = Cast(SearchRank(F("search_vector"), search) * 1_000_000, BigIntegerField())
+        return videos.filter(search_vector=search).annotate(rank=rank)
     matches = Q(title__icontains=query) | Q(description__icontains=query) | Q(tags__name__icontains=query)
     return videos.filter(pk__in=Video.objects.filter(matches).values("pk"))
 

@@ -29,11 +29,12 @@ from videos.models import Tag, Upload, Video
 from videos.probing import NotPlayableMedia, probe
 from videos.selectors import storage_used
 from videos.transcode_jobs import transcode_queue
-from vod.exceptions import InvalidInput
+from vod.exceptions import InvalidInput, NotFoundError
 
 logger = logging.getLogger(__name__)
 Status = Video.Status
 MAX_TAGS = 20
+TAG_MAX_LENGTH = Tag._meta.get_field("name").max_length
 ACCEPTS_SOURCE = (Status.DRAFT, Status.FAILED)
 
 
@@ -44,6 +45,8 @@ def _normalise_tags(names) -> list[str]:
     tags = list(dict.fromkeys(name.strip().lower() for name in names if name.strip()))
     if len(tags) > MAX_TAGS:
         raise InvalidInput({"tags": [f"At most {MAX_TAGS} tags."]})
+    if any(len(tag) > TAG_MAX_LENGTH for tag in tags):  # lowercasing can lengthen a string ("İ")
+        raise InvalidInput({"tags": [f"Each tag is at most {TAG_MAX_LENGTH} characters."]})
     return tags
 
 
@@ -223,7 +226,9 @@ def upload_start(*, video: Video, size: int, filename: str = "", content_type: s
 
 
 def _active_upload(upload_id) -> Upload:
-    upload = Upload.objects.select_for_update(of=("self",)).select_related("video").get(pk=upload_id)
+    upload = Upload.objects.select_for_update(of=("self",)).select_related("video").filter(pk=upload_id).first()
+    if upload is None:  # its video was deleted since the part URL was handed out
+        raise NotFoundError()
     if upload.status != Upload.Status.ACTIVE or upload.expires_at <= timezone.now():
         raise UploadNotActive()
     return upload
@@ -250,17 +255,27 @@ def upload_part_receive(*, upload_id, number: int, stream, content_length: int |
 
 def upload_complete(*, upload_id, parts: list[dict]) -> Video:
     """Checks the client's part list against what was received, assembles the source and
-    attaches it. On a mismatch nothing changes and the upload stays open to fix and retry."""
+    attaches it. Every check runs before the parts are joined, under the locks that attaching
+    needs, so a refusal changes nothing and leaves the upload open to fix and retry."""
     with transaction.atomic():
         upload = _active_upload(upload_id)
+        video = Video.objects.select_for_update(of=("self",)).get(pk=upload.video_id)
+        _check_accepts_source(video)
+        _lock_owner(video.owner_id)
+        # The upload in progress is already counted by storage_used, and the source it replaces goes.
+        _check_size(owner=video.owner, size=upload.size, already_counted=upload.size + (video.source_size or 0))
         received = upload_parts.received_parts(upload)
         problems = _part_problems(upload, parts, received)
         if problems:
             raise IncompleteUpload(fields={"parts": problems})
         upload_parts.assemble(upload, [(part["number"], received[part["number"]][1]) for part in parts])
-        upload.status, upload.finished_at = Upload.Status.COMPLETED, timezone.now()
-        upload.save(update_fields=["status", "finished_at"])
-        return _attach_source(video_id=upload.video_id, key=upload.key, size=upload.size, already_counted=upload.size)
+        try:
+            upload.status, upload.finished_at = Upload.Status.COMPLETED, timezone.now()
+            upload.save(update_fields=["status", "finished_at"])
+            return _attach_source(video_id=upload.video_id, key=upload.key, size=upload.size)
+        except Exception:
+            default_storage.delete(upload.key)  # the joined file must not outlive a rolled-back attach
+            raise
 
 
 def _part_problems(upload: Upload, parts: list[dict], received: dict) -> list[str]:
@@ -289,7 +304,9 @@ def _abort(upload: Upload) -> None:
 @transaction.atomic
 def upload_abort(*, upload_id) -> None:
     """Abandons an upload and frees its parts; aborting twice is fine, a completed one is not."""
-    upload = Upload.objects.select_for_update(of=("self",)).select_related("video").get(pk=upload_id)
+    upload = Upload.objects.select_for_update(of=("self",)).select_related("video").filter(pk=upload_id).first()
+    if upload is None:
+        raise NotFoundError()
     if upload.status == Upload.Status.COMPLETED:
         raise UploadNotActive()
     if upload.status == Upload.Status.ACTIVE:

@@ -2,6 +2,10 @@
 each part's bytes to its URL and keeps the `ETag` answer. With S3 the URLs are presigned
 `UploadPart` requests (bytes never touch Django); with the filesystem they are signed API URLs."""
 
+import os
+import uuid
+
+from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
@@ -59,22 +63,35 @@ def received_parts(upload: Upload) -> dict[int, tuple[int, str]]:
     received = {}
     paginator = storage.s3_client().get_paginator("list_parts")
     pages = paginator.paginate(Bucket=storage.s3_bucket(), Key=upload.key, UploadId=upload.s3_upload_id)
-    for page in pages:
-        for part in page.get("Parts", []):
-            received[part["PartNumber"]] = (part["Size"], part["ETag"].strip('"'))
+    try:
+        for page in pages:
+            for part in page.get("Parts", []):
+                received[part["PartNumber"]] = (part["Size"], part["ETag"].strip('"'))
+    except ClientError as exc:
+        if _no_such_upload(exc):  # S3 no longer has it (aborted or completed elsewhere)
+            return {}
+        raise
     return received
 
 
+def _no_such_upload(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in ("NoSuchUpload", "404")
+
+
 def store_part(upload: Upload, number: int, stream, size: int) -> UploadPart:
-    """Streams one part to storage (filesystem backend), replacing an earlier copy of it."""
+    """Streams one part to storage (filesystem backend). It is written beside any earlier copy and
+    renamed over it only once complete, so a re-send cut short keeps the good copy."""
     name = part_name(upload, number)
-    if default_storage.exists(name):
-        default_storage.delete(name)
+    incoming = f"{name}.incoming-{uuid.uuid4().hex}"
     reader = storage.CountingReader(stream, limit=size, digest="md5")
-    storage.save_exactly(name, reader)
-    if reader.size_read != size:
-        default_storage.delete(name)
-        raise ValueError(f"part {number} ended after {reader.size_read} of {size} bytes")
+    try:
+        storage.save_exactly(incoming, reader)
+        if reader.size_read != size:
+            raise ValueError(f"part {number} ended after {reader.size_read} of {size} bytes")
+    except BaseException:
+        default_storage.delete(incoming)
+        raise
+    os.replace(default_storage.path(incoming), default_storage.path(name))
     part, _ = UploadPart.objects.update_or_create(
         upload=upload, number=number, defaults={"size": size, "etag": reader.hash.hexdigest()}
     )
@@ -107,9 +124,13 @@ def assemble(upload: Upload, parts: list[tuple[int, str]]) -> None:
 def discard(upload: Upload) -> None:
     """Drops whatever was received: S3 frees the parts, the filesystem deletes them."""
     if upload.backend == Upload.Backend.S3:
-        storage.s3_client().abort_multipart_upload(
-            Bucket=storage.s3_bucket(), Key=upload.key, UploadId=upload.s3_upload_id
-        )
+        try:
+            storage.s3_client().abort_multipart_upload(
+                Bucket=storage.s3_bucket(), Key=upload.key, UploadId=upload.s3_upload_id
+            )
+        except ClientError as exc:
+            if not _no_such_upload(exc):
+                raise
     else:
         storage.delete_prefix(parts_folder(upload))
         upload.parts.all().delete()

@@ -1,6 +1,7 @@
 """Catalog API: the public catalog, owners' videos and their uploads. Each action validates, calls
 one service or selector, and serializes."""
 
+from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -10,12 +11,15 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from videos import selectors, services, upload_parts
+from videos import playback, selectors, services, upload_parts, viewer_state
 from videos.filters import ORDERINGS, CatalogFilter, CatalogPage
 from videos.models import Category, Upload
 from videos.serializers import (
     CategorySerializer,
     MyVideoSerializer,
+    PlaybackSerializer,
+    ProgressInputSerializer,
+    ProgressSerializer,
     TranscodeJobSerializer,
     UploadCompleteInputSerializer,
     UploadSerializer,
@@ -23,10 +27,13 @@ from videos.serializers import (
     VideoCreatedSerializer,
     VideoInputSerializer,
     VideoSerializer,
+    ViewInputSerializer,
 )
 from videos.transcode_jobs import transcode_queue
+from vod.client_ip import client_ip
 from vod.idempotency import HEADER as IDEMPOTENCY_HEADER
 from vod.idempotency import idempotent
+from vod.pagination import CursorPage
 from vod.viewsets import UUIDLookupMixin
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -86,7 +93,10 @@ class VideoViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
         return [IsAuthenticated()]
 
     def get_queryset(self):
-        return selectors.catalog_search(query=self.request.query_params.get("q", "")[:200])
+        query = self.request.query_params.get("q", "")
+        if "\x00" in query or len(query) > 200:
+            raise ValidationError({"q": ["Up to 200 characters of text."]})
+        return selectors.catalog_search(query=query)
 
     def _managed(self, pk):
         return selectors.video_managed_by(video_id=pk, user=self.request.user)
@@ -112,6 +122,48 @@ class VideoViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
         user = request.user
         manages = user is not None and (user.is_staff or video.owner_id == user.pk)
         return Response((MyVideoSerializer if manages else VideoSerializer)(video).data)
+
+    @extend_schema(
+        tags=["playback"],
+        summary="Playback URLs (signed, short-lived, usable by any HLS player as they are)",
+        responses=PlaybackSerializer,
+    )
+    @action(detail=True, methods=["get"], permission_classes=[AllowAny])
+    def playback(self, request, pk=None):
+        video = selectors.video_visible_to(video_id=pk, user=request.user)
+        answer = playback.playback_answer(video=video, user=request.user, build_absolute_uri=request.build_absolute_uri)
+        return Response(PlaybackSerializer(answer).data)
+
+    @extend_schema(
+        tags=["playback"],
+        summary="Save where I am in this video (counts a view past 10 s)",
+        request=ProgressInputSerializer,
+        responses={204: None},
+    )
+    @action(detail=True, methods=["put"])
+    def progress(self, request, pk=None):
+        video = selectors.video_visible_to(video_id=pk, user=request.user)
+        viewer_state.progress_record(user=request.user, video=video, **_input(ProgressInputSerializer, request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        tags=["playback"],
+        summary="Report a view by anyone (counted once per viewer per 6 h, after 10 s watched)",
+        request=ViewInputSerializer,
+        responses={204: None},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[AllowAny])
+    def views(self, request, pk=None):
+        video = selectors.video_visible_to(video_id=pk, user=request.user)
+        watched = _input(ViewInputSerializer, request)["watched_seconds"]
+        if watched >= settings.VIEW_MIN_SECONDS:
+            viewer = (
+                f"user:{request.user.pk}"
+                if request.user
+                else viewer_state.anonymous_viewer(client_ip(request), request.headers.get("User-Agent", ""))
+            )
+            viewer_state.view_count_once(video=video, viewer=viewer)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         tags=["videos"],
@@ -256,6 +308,50 @@ class UploadViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
             upload_id=pk, number=int(number), stream=request.stream, content_length=_content_length(request)
         )
         return Response(status=status.HTTP_200_OK, headers={"ETag": f'"{part.etag}"'})
+
+
+class RecentlyWatchedPage(CursorPage):
+    ordering = "-updated_at"
+
+
+class WatchHistoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """`me/history`: what I watched, last watched first."""
+
+    serializer_class = ProgressSerializer
+    pagination_class = RecentlyWatchedPage
+
+    def get_queryset(self):
+        return viewer_state.history(user=self.request.user)
+
+    @extend_schema(tags=["playback"], summary="My watch history")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=["playback"],
+        summary="Clear my whole watch history",
+        responses={204: None},
+        operation_id="me_history_clear",
+    )
+    def clear(self, request):
+        viewer_state.history_clear(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(tags=["playback"], summary="Remove one video from my history", responses={204: None})
+    def destroy(self, request, video_id=None):
+        viewer_state.history_clear(user=request.user, video_id=video_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ContinueWatchingViewSet(WatchHistoryViewSet):
+    """`me/continue-watching`: started, not finished, last watched first."""
+
+    def get_queryset(self):
+        return viewer_state.continue_watching(user=self.request.user)
+
+    @extend_schema(tags=["playback"], summary="Videos I started and did not finish")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
 
 class CategoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

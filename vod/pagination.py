@@ -16,6 +16,6 @@ class CursorPage(CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or int(raw) < 1:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
             raise ValidationError({"limit": [f"A whole number from 1 to {self.max_page_size}."]})
         return min(int(raw), self.max_page_size)

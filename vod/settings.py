@@ -329,6 +329,12 @@ UPLOAD_TTL = timedelta(hours=env.int("UPLOAD_TTL_HOURS", default=24))  # then th
 UPLOAD_URL_EXPIRY = timedelta(hours=6)  # part URLs; GET uploads/{id} hands out fresh ones
 VIDEO_SEARCH_CONFIG = env.str("VIDEO_SEARCH_CONFIG", default="english")  # PostgreSQL text search config
 FFPROBE_TIMEOUT = 60
+PLAYBACK_TOKEN_TTL = timedelta(hours=env.int("PLAYBACK_TOKEN_TTL_HOURS", default=6))
+# Set to a public bucket or CDN base URL that serves the storage keys to let public videos skip
+# the signed playback path; empty: every video plays through signed URLs.
+PLAYBACK_PUBLIC_BASE_URL = env.str("PLAYBACK_PUBLIC_BASE_URL", default="")
+VIEW_MIN_SECONDS = 10  # watched at least this long before a view counts ...
+VIEW_WINDOW = timedelta(hours=6)  # ... once per viewer and video in this window
 
 # Transcoding: named profiles; operators pick one with TRANSCODE_PROFILE or add their own here.
 TRANSCODE_PROFILES = {

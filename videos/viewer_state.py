@@ -1,0 +1,69 @@
+"""Viewer state: watch progress (one upserted row per viewer and video) and view counts (once
+per viewer, video and window; counted with an F expression so concurrent views all land)."""
+
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from videos.models import Video, WatchProgress
+
+COMPLETED_AT = 0.95
+
+
+def progress_record(*, user, video: Video, position: float) -> WatchProgress:
+    """One INSERT ... ON CONFLICT UPDATE; past 95% of the video it counts as completed."""
+    duration = video.duration or 0
+    position = max(0.0, min(position, duration)) if duration else max(0.0, position)
+    completed = bool(duration) and position >= COMPLETED_AT * duration
+    WatchProgress.objects.bulk_create(
+        [WatchProgress(user=user, video=video, position=position, completed=completed, updated_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["user", "video"],
+        update_fields=["position", "completed", "updated_at"],
+    )
+    if position >= settings.VIEW_MIN_SECONDS:
+        view_count_once(video=video, viewer=f"user:{user.pk}")
+    return WatchProgress(user=user, video=video, position=position, completed=completed)
+
+
+def anonymous_viewer(ip: str | None, user_agent: str) -> str:
+    """An anonymous viewer's key: a hash, so no address is stored."""
+    return "anon:" + hashlib.sha256(f"{ip}|{user_agent}".encode()).hexdigest()[:32]
+
+
+def view_count_once(*, video: Video, viewer: str) -> bool:
+    """Counts a view unless this viewer was counted for this video within VIEW_WINDOW."""
+    window = int(settings.VIEW_WINDOW.total_seconds())
+    if not cache.add(f"viewed:{video.pk}:{viewer}", 1, timeout=window):
+        return False
+    Video.objects.filter(pk=video.pk).update(view_count=F("view_count") + 1)
+    return True
+
+
+def continue_watching(*, user) -> QuerySet[WatchProgress]:
+    """Started, not finished, still playable for this viewer; newest first."""
+    return (
+        history(user=user)
+        .filter(completed=False, position__gt=0, video__status=Video.Status.READY)
+        .exclude(Q(video__visibility=Video.Visibility.PRIVATE) & ~Q(video__owner=user))
+    )
+
+
+def history(*, user) -> QuerySet[WatchProgress]:
+    return (
+        WatchProgress.objects.filter(user=user)
+        .select_related("video__owner", "video__category")
+        .prefetch_related("video__tags")
+        .order_by("-updated_at")
+    )
+
+
+def history_clear(*, user, video_id=None) -> int:
+    rows = WatchProgress.objects.filter(user=user)
+    if video_id is not None:
+        rows = rows.filter(video_id=video_id)
+    deleted, _ = rows.delete()
+    return deleted
