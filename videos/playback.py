@@ -51,10 +51,11 @@ class Grant:
     expires_at: datetime
 
 
-def issue_token(*, video: Video, user) -> str:
+def issue_token(*, video: Video, user) -> tuple[str, datetime]:
+    """A token for this video and viewer, and when it expires."""
     expires = int(time.time() + settings.PLAYBACK_TOKEN_TTL.total_seconds())
     payload = {"v": str(video.pk), "u": str(user.pk) if user else "", "e": expires}
-    return signing.dumps(payload, salt=_SALT)
+    return signing.dumps(payload, salt=_SALT), datetime.fromtimestamp(expires, tz=UTC)
 
 
 def read_token(token: str) -> Grant:
@@ -144,12 +145,11 @@ def playback_answer(*, video: Video, user, build_absolute_uri) -> dict:
         urls = {name: public_url(key) for name, key in _keys(video).items()}
         expires_at = None
     else:
-        token = issue_token(video=video, user=user)
+        token, expires_at = issue_token(video=video, user=user)
         prefix = video.hls_prefix
         urls = {
             name: token_url(token, key.removeprefix(prefix), build_absolute_uri) for name, key in _keys(video).items()
         }
-        expires_at = read_token(token).expires_at
     return {**urls, "duration": video.duration, "expires_at": expires_at, "renditions": renditions}
 
 

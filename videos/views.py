@@ -88,7 +88,7 @@ class VideoViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
     pagination_class = CatalogPage
 
     def get_permissions(self):
-        if self.action in ("list", "retrieve"):
+        if self.action in ("list", "retrieve", "playback", "views"):  # visibility is checked per video
             return [AllowAny()]
         return [IsAuthenticated()]
 

@@ -1,0 +1,350 @@
+"""Playback: signed URLs that any HLS player can use, on S3 and on the filesystem; progress,
+history and view counts."""
+
+import base64
+import json
+import threading
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+
+from accounts.tests.factories import UserFactory
+from videos import services, transcode_jobs
+from videos.models import Rendition, Video, WatchProgress
+from videos.tests.conftest import assert_error
+from videos.tests.factories import DraftVideoFactory, VideoFactory
+from vod.testing.clients import signed_in_client
+
+pytestmark = pytest.mark.django_db
+
+MASTER = '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360,CODECS="avc1.64001e"\n360p/index.m3u8\n'
+VARIANT = (
+    "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n"
+    '#EXT-X-MAP:URI="init_0.mp4"\n#EXTINF:4.000000,\nseg_00000.m4s\n#EXTINF:2.000000,\nseg_00001.m4s\n#EXT-X-ENDLIST\n'
+)
+VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nsprite_001.jpg#xywh=0,0,160,90\n"
+SEGMENT = bytes(range(256)) * 40  # 10240 bytes
+
+
+def published(video: Video) -> Video:
+    """Gives a video a small published HLS version (files written straight to storage)."""
+    prefix = f"{video.storage_prefix}hls/test-1/"
+    files = {
+        "master.m3u8": MASTER,
+        "360p/index.m3u8": VARIANT,
+        "360p/init_0.mp4": b"init" * 10,
+        "360p/seg_00000.m4s": SEGMENT,
+        "360p/seg_00001.m4s": SEGMENT[::-1],
+        "poster.jpg": b"\xff\xd8poster",
+        "storyboard/storyboard.vtt": VTT,
+        "storyboard/sprite_001.jpg": b"\xff\xd8sprite",
+    }
+    for name, content in files.items():
+        default_storage.save(prefix + name, ContentFile(content.encode() if isinstance(content, str) else content))
+    Rendition.objects.create(
+        video=video, name="360p", width=640, height=360, bandwidth=800000, codecs="avc1.64001e", playlist_key=""
+    )
+    Video.objects.filter(pk=video.pk).update(
+        hls_prefix=prefix,
+        master_key=prefix + "master.m3u8",
+        poster_key=prefix + "poster.jpg",
+        storyboard_key=prefix + "storyboard/storyboard.vtt",
+    )
+    video.refresh_from_db()
+    return video
+
+
+def local(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def fetch(client, url: str, **headers):
+    """What a player does with a URL: the API's through the test client, S3's over HTTP."""
+    if url.startswith("http://testserver"):
+        return client.get(local(url), **headers)
+    answer = requests.get(url, headers={k.removeprefix("HTTP_").title(): v for k, v in headers.items()}, timeout=10)
+    answer.content_bytes = answer.content
+    return answer
+
+
+def body(response) -> bytes:
+    return (
+        getattr(response, "content_bytes", None) or b"".join(response.streaming_content)
+        if hasattr(response, "streaming_content")
+        else response.content
+    )
+
+
+@pytest.fixture
+def owner_client():
+    return signed_in_client(UserFactory())
+
+
+@pytest.fixture
+def private_video(owner_client, backend):
+    return published(VideoFactory(owner=owner_client.user, visibility=Video.Visibility.PRIVATE))
+
+
+def playback(client, video):
+    return client.get(f"/api/v1/videos/{video.pk}/playback")
+
+
+# --- the playback answer and the signed files ------------------------------------------------------
+
+
+def test_a_private_video_plays_for_its_owner_through_signed_urls(owner_client, private_video, backend, api_client):
+    # given the owner asks for playback
+    answer = playback(owner_client, private_video)
+    assert answer.status_code == 200, answer.content
+    urls = answer.json()
+    assert urls["expires_at"] and urls["renditions"][0]["name"] == "360p"
+    # when a player with no credentials follows the master playlist
+    master = api_client.get(local(urls["master_url"]))
+    assert master.status_code == 200
+    assert master["Content-Type"] == "application/vnd.apple.mpegurl"
+    assert "360p/index.m3u8" in master.content.decode()
+    variant_url = urls["master_url"].replace("master.m3u8", "360p/index.m3u8")
+    variant = api_client.get(local(variant_url)).content.decode()
+    # then every media URI resolves to the stored bytes: presigned S3 URLs, or API paths
+    media = [line for line in variant.splitlines() if line and not line.startswith("#")]
+    assert len(media) == 2
+    if backend == "s3":
+        assert all(uri.startswith("http") and "Signature" in uri for uri in media)
+        assert 'URI="http' in variant
+        assert requests.get(media[0], timeout=10).content == SEGMENT
+    else:
+        assert media == ["seg_00000.m4s", "seg_00001.m4s"]
+        segment = api_client.get(local(variant_url.replace("index.m3u8", media[0])))
+        assert b"".join(segment.streaming_content) == SEGMENT
+    poster = fetch(api_client, urls["poster_url"])
+    assert poster.status_code in (200, 302)
+
+
+def test_the_storyboard_points_into_the_sprites(owner_client, private_video, backend, api_client):
+    urls = playback(owner_client, private_video).json()
+    vtt = api_client.get(local(urls["storyboard_url"]))
+    assert vtt.status_code == 200 and vtt["Content-Type"] == "text/vtt"
+    cue = vtt.content.decode().splitlines()[3]
+    assert cue.endswith("#xywh=0,0,160,90")
+    assert cue.startswith("http") if backend == "s3" else cue.startswith("sprite_001.jpg")
+
+
+def test_another_user_cannot_get_a_private_videos_playback(private_video, auth_client, api_client):
+    assert_error(playback(auth_client, private_video), 404, "not_found")
+    assert_error(playback(api_client, private_video), 404, "not_found")
+
+
+def test_an_unlisted_video_plays_for_anyone_with_the_link(api_client, backend):
+    video = published(VideoFactory(visibility=Video.Visibility.UNLISTED))
+    urls = playback(api_client, video).json()
+    assert api_client.get(local(urls["master_url"])).status_code == 200
+
+
+def test_a_video_that_is_not_ready_has_no_playback(owner_client):
+    draft = DraftVideoFactory(owner=owner_client.user)
+    assert_error(playback(owner_client, draft), 409, "video_not_ready")
+
+
+def test_a_token_for_one_video_never_opens_another(owner_client, private_video, api_client):
+    # given a second video of the same owner and a token for the first
+    other = published(VideoFactory(owner=owner_client.user, visibility=Video.Visibility.PRIVATE))
+    token = urlsplit(playback(owner_client, private_video).json()["master_url"]).path.split("/")[4]
+    # when the token is used with the other video's paths, or the other's id is spliced in
+    response = api_client.get(f"/api/v1/playback/{token}/../../{other.pk}/master.m3u8")
+    assert response.status_code in (403, 404)
+    payload, signature = token.split(":", 1)  # payload, then timestamp and signature
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    forged = base64.urlsafe_b64encode(json.dumps({**claims, "v": str(other.pk)}).encode()).decode().rstrip("=")
+    spliced = f"{forged}:{signature}"
+    assert_error(api_client.get(f"/api/v1/playback/{spliced}/master.m3u8"), 403, "playback_token_invalid")
+
+
+def test_tampered_and_expired_tokens_are_refused(owner_client, private_video, api_client, settings):
+    master = local(playback(owner_client, private_video).json()["master_url"])
+    head, token, tail = master.rsplit("/", 2)[0], master.split("/")[4], "master.m3u8"
+    tampered = token[:-3] + ("aaa" if not token.endswith("aaa") else "bbb")
+    assert_error(api_client.get(f"{head}/{tampered}/{tail}"), 403, "playback_token_invalid")
+    assert_error(api_client.get(f"{head}/garbage/{tail}"), 403, "playback_token_invalid")
+    settings.PLAYBACK_TOKEN_TTL = timedelta(seconds=-1)
+    expired = local(playback(owner_client, private_video).json()["master_url"])
+    assert_error(api_client.get(expired), 403, "playback_token_expired")
+
+
+def test_a_token_dies_with_its_viewers_access(owner_client, private_video, api_client):
+    master = local(playback(owner_client, private_video).json()["master_url"])
+    Video.objects.filter(pk=private_video.pk).update(owner=UserFactory())  # no longer theirs
+    assert_error(api_client.get(master), 403, "playback_token_invalid")
+
+
+@pytest.mark.parametrize("path", ["../../etc/passwd", "360p/../../source/x.mp4", "source.bin", "360p/index.m3u8%00"])
+def test_only_files_of_the_published_version_are_served(owner_client, private_video, api_client, path):
+    token = local(playback(owner_client, private_video).json()["master_url"]).split("/")[4]
+    response = api_client.get(f"/api/v1/playback/{token}/{path}")
+    assert response.status_code == 404
+
+
+def test_segments_are_served_with_ranges_on_the_filesystem(owner_client, settings, tmp_path, api_client):
+    # given filesystem storage
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}},
+    }
+    video = published(VideoFactory(owner=owner_client.user, visibility=Video.Visibility.PRIVATE))
+    segment = local(playback(owner_client, video).json()["master_url"]).replace("master.m3u8", "360p/seg_00000.m4s")
+    # when a player asks for ranges
+    whole = api_client.get(segment)
+    first = api_client.get(segment, HTTP_RANGE="bytes=0-99")
+    last = api_client.get(segment, HTTP_RANGE="bytes=-10")
+    open_ended = api_client.get(segment, HTTP_RANGE="bytes=10200-")
+    beyond = api_client.get(segment, HTTP_RANGE="bytes=999999-")
+    garbage = api_client.get(segment, HTTP_RANGE="pages=1-2")
+    # then the answers are exact
+    assert whole.status_code == 200 and whole["Accept-Ranges"] == "bytes"
+    assert b"".join(whole.streaming_content) == SEGMENT
+    assert first.status_code == 206 and first["Content-Range"] == f"bytes 0-99/{len(SEGMENT)}"
+    assert b"".join(first.streaming_content) == SEGMENT[:100]
+    assert b"".join(last.streaming_content) == SEGMENT[-10:]
+    assert last["Content-Range"] == f"bytes {len(SEGMENT) - 10}-{len(SEGMENT) - 1}/{len(SEGMENT)}"
+    assert b"".join(open_ended.streaming_content) == SEGMENT[10200:]
+    assert beyond.status_code == 416 and beyond["Content-Range"] == f"bytes */{len(SEGMENT)}"
+    assert_error(garbage, 416, "range_not_satisfiable")
+    assert whole["Access-Control-Allow-Origin"] == "*"
+
+
+def test_public_videos_use_the_public_base_url_when_configured(api_client, settings):
+    settings.PLAYBACK_PUBLIC_BASE_URL = "https://cdn.example.com/media"
+    video = published(VideoFactory())
+    urls = playback(api_client, video).json()
+    assert urls["master_url"] == f"https://cdn.example.com/media/{video.master_key}"
+    assert urls["expires_at"] is None
+
+
+def test_a_really_transcoded_video_plays_through_its_signed_urls(owner_client, media_factory, backend, api_client):
+    # given a clip that went through the real pipeline
+    video = DraftVideoFactory(owner=owner_client.user)
+    path = media_factory("playback.mp4", seconds=3, width=640, height=360)
+    with open(path, "rb") as handle:
+        services.source_upload(video=video, stream=handle, content_length=path.stat().st_size, enqueue_probe=False)
+    services.source_probe(video_id=video.pk, queue_transcode=False)
+    job = transcode_jobs.transcode_queue(video=Video.objects.get(pk=video.pk), enqueue=False)
+    assert transcode_jobs.run_job(job.pk)
+    # when the player follows the master playlist to the first segment
+    urls = playback(owner_client, video).json()
+    master = api_client.get(local(urls["master_url"])).content.decode()
+    variant_path = next(line for line in master.splitlines() if line.endswith(".m3u8"))
+    variant_url = urls["master_url"].replace("master.m3u8", variant_path)
+    variant = api_client.get(local(variant_url)).content.decode()
+    first = next(line for line in variant.splitlines() if line and not line.startswith("#"))
+    segment = fetch(api_client, first if first.startswith("http") else variant_url.rsplit("/", 1)[0] + "/" + first)
+    # then it gets the segment as stored
+    stored = default_storage.open(
+        Video.objects.get(pk=video.pk).hls_prefix + variant_path.rsplit("/", 1)[0] + "/seg_00000.m4s"
+    ).read()
+    assert body(segment) == stored
+
+
+# --- progress, history, views ---------------------------------------------------------------------
+
+
+def test_progress_is_one_row_per_viewer_and_completes_past_95_percent(auth_client):
+    video = VideoFactory(duration=100.0)
+    for position in (5, 42.5):
+        assert (
+            auth_client.put(f"/api/v1/videos/{video.pk}/progress", {"position": position}, format="json").status_code
+            == 204
+        )
+    row = WatchProgress.objects.get(user=auth_client.user, video=video)
+    assert (row.position, row.completed) == (42.5, False)
+    auth_client.put(f"/api/v1/videos/{video.pk}/progress", {"position": 96}, format="json")
+    row.refresh_from_db()
+    assert row.completed is True
+    assert WatchProgress.objects.filter(user=auth_client.user).count() == 1
+
+
+def test_continue_watching_and_history(auth_client):
+    started, finished, hidden = VideoFactory(duration=100), VideoFactory(duration=100), VideoFactory(duration=100)
+    for video, position in ((started, 30), (finished, 99), (hidden, 10)):
+        auth_client.put(f"/api/v1/videos/{video.pk}/progress", {"position": position}, format="json")
+    Video.objects.filter(pk=hidden.pk).update(visibility=Video.Visibility.PRIVATE)  # no longer theirs to see
+    watching = auth_client.get("/api/v1/me/continue-watching").json()["results"]
+    assert [(item["video"]["id"], item["position"]) for item in watching] == [(str(started.pk), 30.0)]
+    history = auth_client.get("/api/v1/me/history").json()["results"]
+    assert {item["video"]["id"] for item in history} == {str(started.pk), str(finished.pk), str(hidden.pk)}
+    assert auth_client.delete(f"/api/v1/me/history/{started.pk}").status_code == 204
+    assert len(auth_client.get("/api/v1/me/history").json()["results"]) == 2
+    assert auth_client.delete("/api/v1/me/history").status_code == 204
+    assert auth_client.get("/api/v1/me/history").json()["results"] == []
+
+
+@pytest.mark.parametrize("position", [-1, "soon", None, 10**9])
+def test_bad_progress_is_refused(auth_client, position):
+    video = VideoFactory()
+    response = auth_client.put(f"/api/v1/videos/{video.pk}/progress", {"position": position}, format="json")
+    assert_error(response, 400, "validation_error")
+    assert not WatchProgress.objects.exists()
+
+
+def test_progress_needs_a_viewer_and_a_visible_video(auth_client, api_client):
+    private = VideoFactory(visibility=Video.Visibility.PRIVATE)
+    assert_error(
+        auth_client.put(f"/api/v1/videos/{private.pk}/progress", {"position": 1}, format="json"), 404, "not_found"
+    )
+    assert_error(
+        api_client.put(f"/api/v1/videos/{VideoFactory().pk}/progress", {"position": 1}, format="json"),
+        401,
+        "not_authenticated",
+    )
+
+
+def test_a_view_counts_once_per_viewer_per_window_after_ten_seconds(api_client, auth_client):
+    video = VideoFactory()
+    url = f"/api/v1/videos/{video.pk}/views"
+    api_client.post(url, {"watched_seconds": 5}, format="json", REMOTE_ADDR="203.0.113.1")
+    for _ in range(3):
+        api_client.post(url, {"watched_seconds": 12}, format="json", REMOTE_ADDR="203.0.113.1")
+    api_client.post(url, {"watched_seconds": 30}, format="json", REMOTE_ADDR="203.0.113.2")
+    auth_client.put(f"/api/v1/videos/{video.pk}/progress", {"position": 15}, format="json")
+    auth_client.put(f"/api/v1/videos/{video.pk}/progress", {"position": 25}, format="json")
+    video.refresh_from_db()
+    assert video.view_count == 3  # two anonymous viewers and one signed-in viewer
+    assert api_client.get(f"/api/v1/videos/{video.pk}").json()["view_count"] == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_progress_updates_leave_one_row_each_and_exact_view_counts():
+    # given 20 viewers and one video
+    video = VideoFactory(duration=600.0)
+    clients = [signed_in_client(UserFactory()) for _ in range(20)]
+    barrier = threading.Barrier(40)
+    failures = []
+
+    def viewer(client, offset):
+        try:
+            barrier.wait(timeout=30)
+            for step in range(5):  # 20 viewers x 2 threads x 5 = 200 updates
+                response = client.put(
+                    f"/api/v1/videos/{video.pk}/progress", {"position": 11 + offset + step}, format="json"
+                )
+                if response.status_code != 204:
+                    failures.append(response.status_code)
+        finally:
+            connection.close()
+
+    # when each viewer sends updates from two threads at once
+    threads = [threading.Thread(target=viewer, args=(c, o)) for c in clients for o in (0, 100)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    # then nothing failed, each viewer has one row, and each was counted once
+    assert failures == []
+    assert WatchProgress.objects.filter(video=video).count() == 20
+    assert set(WatchProgress.objects.values_list("user_id", flat=True)) == {c.user.pk for c in clients}
+    video.refresh_from_db()
+    assert video.view_count == 20
