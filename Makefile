@@ -41,3 +41,25 @@ test: venv
 
 clean:
 	rm -rf $(VENV) var
+
+## Benchmarks (figures, not tests): each runs under scripts/with_services.py and prints a table.
+.PHONY: bench-api bench-upload
+
+## make bench-api: req/s and latency of the catalog API under gunicorn on 10,000 videos, ceiling and SQL counts.
+bench-api: venv
+	@scripts/install_system_deps.sh postgresql redis
+	@command -v wrk >/dev/null || { [ "$$(id -u)" -eq 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; } || \
+		{ echo "wrk is missing: install it (apt-get install wrk)" >&2; exit 1; }
+	$(PY) scripts/with_services.py -- $(PY) -m benchmarks.api
+
+## make bench-upload: peak RSS of a gunicorn worker while a 1 GiB source is PUT, to the filesystem and to S3.
+bench-upload: venv
+	@scripts/install_system_deps.sh postgresql redis
+	$(PY) scripts/with_services.py -- $(PY) -m benchmarks.upload_memory
+
+## make bench-transcode: the transcoding pipeline (S3 in, S3 out) vs one ffmpeg per rung vs the ladder command alone.
+.PHONY: bench-transcode
+bench-transcode: venv
+	@scripts/install_system_deps.sh ffmpeg postgresql redis
+	$(PY) scripts/with_services.py -- $(PY) -m benchmarks.transcode

@@ -34,7 +34,7 @@ def catalog_search(*, query: str = "") -> QuerySet[Video]:
 def video_visible_to(*, video_id, user) -> Video:
     """A video the caller may watch: public or unlisted once ready; private only for owner and staff.
     Anything else is "not found", never "forbidden", so private videos are not revealed."""
-    video = with_jobs(_with_relations(Video.objects.filter(pk=video_id))).first()
+    video = _with_relations(Video.objects.filter(pk=video_id)).first()
     if video is None:
         raise NotFoundError()
     if user is not None and (user.is_staff or video.owner_id == user.pk):

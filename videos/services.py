@@ -186,7 +186,7 @@ def source_upload(*, video: Video, stream, content_length: int | None, enqueue_p
     key = _new_source_key(video)
     reader = storage.CountingReader(stream, limit=content_length)
     try:
-        storage.save_exactly(key, reader)
+        storage.save_stream(key, reader, content_length)
         if reader.size_read != content_length:
             raise InvalidInput({"body": [f"The body ended after {reader.size_read} of {content_length} bytes."]})
         with transaction.atomic():

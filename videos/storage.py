@@ -101,6 +101,41 @@ def save_exactly(key: str, content: File) -> str:
     return saved
 
 
+S3_MIN_PART = 5 * 1024 * 1024
+
+
+def save_stream(key: str, reader: File, size: int) -> None:
+    """Streams a body of known size to storage. On S3 it is sent as a multipart upload, one part
+    at a time, so at most one part (5 MiB, or size/10000) is held in memory: boto3's managed
+    transfer would buffer several parts in threads for a stream of unknown length."""
+    if not uses_s3():
+        save_exactly(key, reader)
+        return
+    client, bucket = s3_client(), s3_bucket()
+    part_size = max(S3_MIN_PART, -(-size // 10_000))
+    upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, ContentType="application/octet-stream")[
+        "UploadId"
+    ]
+    try:
+        parts = []
+        while chunk := _read_up_to(reader, part_size):
+            number = len(parts) + 1
+            answer = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=chunk)
+            parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+        client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
+    except BaseException:
+        client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        raise
+
+
+def _read_up_to(reader, size: int) -> bytes:
+    pieces, missing = [], size
+    while missing and (piece := reader.read(min(missing, CHUNK))):
+        pieces.append(piece)
+        missing -= len(piece)
+    return b"".join(pieces)
+
+
 def delete_prefix(prefix: str) -> int:
     """Deletes every object under `prefix`; returns how many."""
     if uses_s3():
