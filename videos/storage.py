@@ -23,11 +23,31 @@ def s3_bucket() -> str:
     return default_storage.bucket_name
 
 
-class CountingReader(File):
+class _ForwardOnlyFile(File):
+    """A file that can only be read forward, once, with a size known in advance; storages
+    read it through `chunks()`."""
+
+    def __init__(self, file, size: int):
+        super().__init__(file)
+        self._known_size = size
+
+    def chunks(self, chunk_size=None) -> Iterator[bytes]:
+        while data := self.read(chunk_size or CHUNK):
+            yield data
+
+    def seekable(self):
+        return False
+
+    @property
+    def size(self):
+        return self._known_size
+
+
+class CountingReader(_ForwardOnlyFile):
     """Reads a stream in chunks, counting bytes and hashing them; refuses to go past `limit`."""
 
     def __init__(self, stream, *, limit: int, digest: str = "sha256"):
-        super().__init__(stream)
+        super().__init__(stream, limit)
         self.stream = stream
         self.limit = limit
         self.size_read = 0
@@ -41,26 +61,14 @@ class CountingReader(File):
         self.hash.update(data)
         return data
 
-    def chunks(self, chunk_size=None) -> Iterator[bytes]:
-        while data := self.read(chunk_size or CHUNK):
-            yield data
 
-    def seekable(self):
-        return False
-
-    @property
-    def size(self):
-        return self.limit
-
-
-class ConcatenatedReader(File):
+class ConcatenatedReader(_ForwardOnlyFile):
     """The parts, read one after the other, as one file for storage.save()."""
 
     def __init__(self, names: Iterable[str], total: int):
         self.names = iter(names)
         self.current = None
-        self._total = total
-        super().__init__(None)
+        super().__init__(None, total)
 
     def read(self, size=-1):
         size = CHUNK if size is None or size < 0 else size
@@ -75,17 +83,6 @@ class ConcatenatedReader(File):
                 return data
             self.current.close()
             self.current = None
-
-    def chunks(self, chunk_size=None) -> Iterator[bytes]:
-        while data := self.read(chunk_size or CHUNK):
-            yield data
-
-    def seekable(self):
-        return False
-
-    @property
-    def size(self):
-        return self._total
 
     def close(self):
         if self.current is not None:
