@@ -131,7 +131,8 @@ def run_job(job_id, *, worker: str | None = None) -> bool:
             plan = transcoding.plan_for(info)
             out = work / "out"
             out.mkdir()
-            transcoding.run(plan, source, out, on_progress=lambda fraction: beat(fraction * 0.9))
+            transcoding.run(plan, source, out, on_progress=lambda f: beat(None if f is None else f * 0.9))
+            transcoding.check_complete(plan, out)
             transcoding.write_storyboard_vtt(plan, out, lambda name: name)
             size = _upload(out, job, beat)
             return _publish(job, info, out, size)
@@ -209,7 +210,10 @@ def _publish(job: TranscodeJob, info, out: Path, size: int) -> bool:
         video.poster_key = job.output_prefix + "poster.jpg"
         video.storyboard_key = job.output_prefix + "storyboard/storyboard.vtt"
         video.derived_size = size
-        video.duration, video.width, video.height = info.duration, info.width, info.height
+        video.duration = info.duration
+        # As displayed: a phone clip stored sideways with a rotation flag is portrait.
+        turned = info.rotation in (90, 270)
+        video.width, video.height = (info.height, info.width) if turned else (info.width, info.height)
         video.status, video.failure_reason = Video.Status.READY, ""
         if video.published_at is None and video.visibility == Video.Visibility.PUBLIC:
             video.published_at = timezone.now()

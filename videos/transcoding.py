@@ -9,8 +9,12 @@ This module only plans and runs ffmpeg in a local folder; jobs, storage and publ
 import contextlib
 import math
 import os
+import queue
+import resource
+import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ from videos.probing import SAFE_INPUT_OPTIONS, MediaInfo
 
 STORYBOARD_COLUMNS = STORYBOARD_ROWS = 10
 THUMB_WIDTH = 160
+THUMBS = "thumbs"  # a working folder, not published
 
 
 class TranscodeFailed(Exception):
@@ -102,8 +107,9 @@ def ffmpeg_args(plan: Plan, source: Path, out: Path) -> list[str]:
         split = f",split={len(outputs)}" if len(outputs) > 1 else ""
         graph.append(f"[{previous}]{_scale(rung, plan.portrait)},setsar=1{split}{''.join(outputs)}")
         previous = f"n{index}"
-    tile = f"{STORYBOARD_COLUMNS}x{STORYBOARD_ROWS}"
-    graph.append(f"[story_in]fps=1/{plan.storyboard_interval},scale={THUMB_WIDTH}:-2,tile={tile}[story]")
+    # Thumbnails are written one by one as they come (a `tile` output would hold back ffmpeg's
+    # progress reports until a whole sheet filled); the sheets are tiled from them afterwards.
+    graph.append(f"[story_in]fps=1/{plan.storyboard_interval}:round=up,scale={THUMB_WIDTH}:-2[story]")
     graph.append(f"[poster_in]trim=start={plan.poster_at:.3f},select='eq(n\\,0)'[poster]")
 
     gop = max(1, round(plan.fps * config["gop_seconds"]))
@@ -128,47 +134,90 @@ def ffmpeg_args(plan: Plan, source: Path, out: Path) -> list[str]:
     args += ["-hls_segment_type", "fmp4", "-hls_flags", "independent_segments"]
     args += ["-hls_fmp4_init_filename", "init.mp4", "-hls_segment_filename", str(out / "%v" / "seg_%05d.m4s")]
     args += ["-master_pl_name", "master.m3u8", "-var_stream_map", " ".join(stream_map), str(out / "%v" / "index.m3u8")]
-    (out / "storyboard").mkdir(parents=True, exist_ok=True)
-    args += [
-        "-map",
-        "[story]",
-        "-c:v",
-        "mjpeg",
-        "-q:v",
-        "5",
-        "-f",
-        "image2",
-        str(out / "storyboard" / "sprite_%03d.jpg"),
-    ]
+    (out / THUMBS).mkdir(parents=True, exist_ok=True)
+    args += ["-map", "[story]", "-c:v", "mjpeg", "-q:v", "5", "-f", "image2", str(out / THUMBS / "%05d.jpg")]
     args += ["-map", "[poster]", "-frames:v", "1", "-c:v", "mjpeg", "-q:v", "3", str(out / "poster.jpg")]
     args += ["-progress", "pipe:1", "-stats_period", "1"]
     return args
 
 
 def run(
-    plan: Plan, source: Path, out: Path, *, on_progress: Callable[[float], None], timeout: float | None = None
+    plan: Plan,
+    source: Path,
+    out: Path,
+    *,
+    on_progress: Callable[[float | None], None],
+    timeout: float | None = None,
 ) -> None:
-    """Runs ffmpeg in its own process group, reporting progress (0..1) from `-progress`; kills
-    the whole group on timeout or on any exception (a Celery time limit, a revoke)."""
+    """Runs ffmpeg in its own process group and tiles the storyboard. `on_progress` gets the
+    fraction done (from `-progress`) or None, at least every second, so the caller can keep its
+    heartbeat even while ffmpeg is silent. The group is killed on timeout or on any exception (a
+    Celery time limit, a revoke)."""
     timeout = timeout or max(settings.TRANSCODE_MIN_TIMEOUT, plan.duration * settings.TRANSCODE_TIMEOUT_FACTOR)
     log_path = out / "ffmpeg.log"
-    args = ffmpeg_args(plan, source, out)
     deadline = time.monotonic() + timeout
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, start_new_session=True, cwd=out)
+        process = subprocess.Popen(
+            ffmpeg_args(plan, source, out),
+            stdout=subprocess.PIPE,
+            stderr=log,
+            start_new_session=True,
+            cwd=out,
+            preexec_fn=_limit_memory,
+        )
+        lines: queue.Queue = queue.Queue()
+        threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
         try:
-            for line in process.stdout:
-                if time.monotonic() > deadline:
-                    raise TranscodeFailed(f"ffmpeg took longer than {timeout:.0f} s", _tail(log_path))
-                key, _, value = line.decode(errors="replace").strip().partition("=")
-                if key == "out_time_us" and value.isdigit() and plan.duration:
+            while (line := _next_line(lines, deadline, timeout, log_path)) is not None:
+                key, _, value = line.partition("=")
+                if line and key == "out_time_us" and value.isdigit() and plan.duration:
                     on_progress(min(1.0, int(value) / 1e6 / plan.duration))
+                elif not line:
+                    on_progress(None)
             code = process.wait(timeout=max(1.0, deadline - time.monotonic()))
         except BaseException:
             _kill_group(process)
             raise
     if code != 0:
         raise TranscodeFailed(f"ffmpeg exited with code {code}", _tail(log_path))
+    _tile_storyboard(out)
+
+
+def _pump(stream, lines: queue.Queue) -> None:
+    for raw in stream:
+        lines.put(raw.decode(errors="replace").strip())
+    lines.put(None)
+
+
+def _next_line(lines: queue.Queue, deadline: float, timeout: float, log_path: Path) -> str | None:
+    """The next progress line; "" after a second of silence; None when ffmpeg closed its output."""
+    if time.monotonic() > deadline:
+        raise TranscodeFailed(f"ffmpeg took longer than {timeout:.0f} s", _tail(log_path))
+    try:
+        return lines.get(timeout=1)
+    except queue.Empty:
+        return ""
+
+
+def _limit_memory() -> None:
+    """Caps ffmpeg's address space: a hostile file cannot make it eat the machine."""
+    limit = settings.TRANSCODE_MEMORY_LIMIT_BYTES
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _tile_storyboard(out: Path) -> None:
+    """Packs the thumbnails into 10x10 sprite sheets (our own JPEGs: a cheap, trusted pass)."""
+    thumbs = out / THUMBS
+    if not any(thumbs.glob("*.jpg")):
+        raise TranscodeFailed("ffmpeg wrote no storyboard thumbnails")
+    (out / "storyboard").mkdir(exist_ok=True)
+    tile = f"tile={STORYBOARD_COLUMNS}x{STORYBOARD_ROWS}"
+    args = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-f", "image2"]
+    args += ["-i", str(thumbs / "%05d.jpg"), "-vf", tile, "-q:v", "5", str(out / "storyboard" / "sprite_%03d.jpg")]
+    result = subprocess.run(args, capture_output=True, timeout=300, check=False)
+    if result.returncode != 0:
+        raise TranscodeFailed("could not build the storyboard sprites", result.stderr.decode(errors="replace"))
+    shutil.rmtree(thumbs)
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -182,6 +231,20 @@ def _tail(path: Path, limit: int = 4000) -> str:
         return path.read_bytes()[-limit:].decode(errors="replace")
     except OSError:
         return ""
+
+
+def check_complete(plan: Plan, out: Path) -> None:
+    """Fails a source that ffmpeg could only partly read (it exits 0 on a truncated file whose
+    index promised more): the ladder must cover the probed duration."""
+    playlist = out / plan.rungs[-1].name / "index.m3u8"
+    encoded = sum(
+        float(line[8:].split(",")[0]) for line in playlist.read_text().splitlines() if line.startswith("#EXTINF:")
+    )
+    if encoded < plan.duration - max(1.0, 0.05 * plan.duration):
+        raise TranscodeFailed(
+            f"The file is damaged: only {encoded:.1f} of its {plan.duration:.1f} seconds could be read.",
+            _tail(out / "ffmpeg.log"),
+        )
 
 
 def write_storyboard_vtt(plan: Plan, out: Path, sprite_url: Callable[[str], str]) -> Path:

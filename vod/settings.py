@@ -356,6 +356,7 @@ TRANSCODE_PROFILE = env.str("TRANSCODE_PROFILE", default="default")
 TRANSCODE_MIN_TIMEOUT = 600  # seconds; a job may take this long, or its duration times ...
 TRANSCODE_TIMEOUT_FACTOR = 4  # ... this, whichever is longer
 TRANSCODE_MAX_ATTEMPTS = 3
+TRANSCODE_MEMORY_LIMIT_BYTES = env.int("TRANSCODE_MEMORY_LIMIT_BYTES", default=6 * 1024**3)  # ffmpeg's address space
 TRANSCODE_HEARTBEAT_SECONDS = 5  # a running job renews its lease this often ...
 TRANSCODE_LEASE = timedelta(minutes=2)  # ... for this long; a claim may take over an expired lease
 TRANSCODE_HEARTBEAT_TIMEOUT = timedelta(seconds=env.int("TRANSCODE_HEARTBEAT_TIMEOUT", default=300))  # reaper

@@ -1,3 +1,5 @@
+import uuid
+
 from django.core.management.base import BaseCommand, CommandError
 
 from videos import transcode_jobs
@@ -13,7 +15,10 @@ class Command(BaseCommand):
         parser.add_argument("--sync", action="store_true", help="Run in this process instead of a worker.")
 
     def handle(self, *args, video_id, sync, **options):
-        video = Video.objects.filter(pk=video_id).first()
+        try:
+            video = Video.objects.filter(pk=uuid.UUID(video_id)).first()
+        except ValueError:
+            video = None
         if video is None:
             raise CommandError(f"No video {video_id}.")
         try:
