@@ -34,10 +34,15 @@ lint: venv
 		ALLOWED_HOSTS=vod.example.com $(PY) manage.py check --deploy --fail-level WARNING
 
 ## make test: quality gates, then the whole suite against PostgreSQL, Redis, moto and an SMTP sink.
-test: venv
-	@scripts/install_system_deps.sh ffmpeg postgresql redis
+test: venv node_modules/.installed
+	@scripts/install_system_deps.sh ffmpeg postgresql redis chromium
 	$(MAKE) --no-print-directory lint
 	$(PY) scripts/with_services.py -- $(PY) -m pytest $(PYTEST_ARGS)
+
+# hls.js for the browser test, from npm (package.json); node_modules is not committed.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
 
 clean:
 	rm -rf $(VENV) var

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Installs the system programs the project needs, only those missing, from Debian's packages.
-# Usage: scripts/install_system_deps.sh ffmpeg [postgresql] [redis]
+# Usage: scripts/install_system_deps.sh ffmpeg [postgresql] [redis] [chromium]
 set -euo pipefail
 
-declare -A probe=([ffmpeg]=ffprobe [postgresql]=initdb [redis]=redis-server)
-declare -A package=([ffmpeg]=ffmpeg [postgresql]=postgresql [redis]=redis-server)
+declare -A probe=([ffmpeg]=ffprobe [postgresql]=initdb [redis]=redis-server [chromium]=/usr/bin/chromium)
+declare -A package=([ffmpeg]=ffmpeg [postgresql]=postgresql [redis]=redis-server [chromium]=chromium)
 
 missing=()
 for name in "$@"; do
   cmd=${probe[$name]}
   if [ "$cmd" = initdb ]; then
     compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null || missing+=("${package[$name]}")
+  elif [ "${cmd:0:1}" = / ]; then
+    [ -x "$cmd" ] || missing+=("${package[$name]}")
   else
     command -v "$cmd" >/dev/null || missing+=("${package[$name]}")
   fi

@@ -1,0 +1,139 @@
+"""Playback in a real browser: Debian's headless Chromium, driven by Playwright, plays a really
+transcoded private video with hls.js through its signed playback URL alone (no cookies, no
+headers), on S3 and on the filesystem, past 3 seconds and across a forced rendition switch.
+
+Needs /usr/bin/chromium and node_modules/hls.js, which `make test` installs; without them the test
+fails (it never skips). A screenshot per backend goes to test-artifacts/ (git-ignored)."""
+
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings as django_settings
+
+from accounts.tests.factories import UserFactory
+from videos import services, transcode_jobs
+from videos.models import Video
+from videos.tests.factories import DraftVideoFactory
+from vod.testing import browser as browser_tools
+from vod.testing.browser import HARMLESS_PLAYER_ERRORS, HlsPlayer
+from vod.testing.clients import signed_in_client
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the live server's thread must see the rows
+
+ARTIFACTS = Path(django_settings.BASE_DIR) / "test-artifacts"
+PLAY_TIMEOUT = 40  # seconds for the player to start and reach 3 s of an 8 s clip
+SWITCH_TIMEOUT = 15  # seconds for a forced rendition switch to show on screen
+
+
+@pytest.fixture
+def browser_tools_present():
+    """Fails (never skips) when Chromium, hls.js or Playwright is missing, before any work is done."""
+    problems = browser_tools.missing_browser_tools()
+    if problems:
+        pytest.fail("The browser test cannot run:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def bucket_cors(backend, s3_bucket, live_server):
+    """On S3 the player fetches segments straight from the bucket, an origin other than the page's,
+    so the bucket allows the page's origin, as a real deployment's must allow its frontends'."""
+    if backend != "s3":
+        yield
+        return
+    bucket = django_settings.S3_BUCKET
+    rule = {
+        "AllowedOrigins": [live_server.url],
+        "AllowedMethods": ["GET", "HEAD"],
+        "AllowedHeaders": ["*"],
+        "ExposeHeaders": ["Content-Length", "Content-Range", "ETag"],
+        "MaxAgeSeconds": 3600,
+    }
+    s3_bucket.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [rule]})
+    yield
+    s3_bucket.delete_bucket_cors(Bucket=bucket)
+
+
+def transcoded_private_video(owner, media_factory) -> Video:
+    """An 8 s 854x480 clip with audio through the real pipeline: rungs 480p and 360p."""
+    video = DraftVideoFactory(owner=owner, visibility=Video.Visibility.PRIVATE)
+    path = media_factory("browser.mp4", seconds=8, width=854, height=480)
+    with open(path, "rb") as handle:
+        services.source_upload(video=video, stream=handle, content_length=path.stat().st_size, enqueue_probe=False)
+    services.source_probe(video_id=video.pk, queue_transcode=False)
+    job = transcode_jobs.transcode_queue(video=Video.objects.get(pk=video.pk), enqueue=False)
+    assert transcode_jobs.run_job(job.pk)
+    return Video.objects.get(pk=video.pk)
+
+
+def test_hls_js_in_chromium_plays_a_private_video_through_its_signed_url(
+    backend, live_server, browser_tools_present, bucket_cors, media_factory
+):
+    timings = {}
+    started = time.monotonic()
+    # given a really transcoded private video, and its owner's playback answer from the live server
+    owner = signed_in_client(UserFactory())
+    video = transcoded_private_video(owner.user, media_factory)
+    assert {r.name for r in video.renditions.all()} == {"480p", "360p"}
+    timings["transcode"] = time.monotonic() - started
+    answer = requests.get(
+        f"{live_server.url}/api/v1/videos/{video.pk}/playback",
+        # no keep-alive: the live server's thread would hold its database connection past the test
+        headers={"Authorization": f"Bearer {owner.tokens.access}", "Connection": "close"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    master_url = answer.json()["master_url"]
+    assert master_url.startswith(f"{live_server.url}/api/v1/playback/")
+
+    # when hls.js in Chromium, on the API's origin, gets that URL and nothing else (the browser
+    # opens only now: Playwright's sync API runs an event loop, and Django's ORM refuses to run
+    # beside one, so every query of the test happens before or in the live server's thread)
+    with browser_tools.chromium() as chromium:
+        page = chromium.new_page(viewport={"width": 854, "height": 520})
+        page.goto(f"{live_server.url}/health/live")
+        player = HlsPlayer(page)
+        try:
+            player.start(master_url)
+            playing = player.wait_for("video.currentTime >= 3", timeout=PLAY_TIMEOUT, what="playback to reach 3 s")
+            timings["to 3 s"] = time.monotonic() - started - timings["transcode"]
+            assert not [e for e in playing["errors"] if e["fatal"]], player.report()
+            # and is made to switch to the other rendition
+            assert playing["levelCount"] >= 2, player.report()
+            target = next(level for level in range(playing["levelCount"]) if level != playing["currentLevel"])
+            position, seen = playing["currentTime"], len(playing["switches"])
+            player.switch_level(target)
+            after = player.wait_for(
+                f"player.switches.slice({seen}).some((s) => s.level === {target})"
+                f" && video.videoHeight === hls.levels[{target}].height"
+                f" && (video.currentTime > {position} + 0.5 || video.ended)",
+                timeout=SWITCH_TIMEOUT,
+                what=f"a switch to level {target} while playback goes on",
+            )
+            timings["switch"] = time.monotonic() - started - timings["transcode"] - timings["to 3 s"]
+            report = player.report()
+            cookies = page.context.cookies()
+        finally:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"browser-playback-{backend}.png"))
+
+    # then it played on, with no player error but harmless stalls, through both renditions
+    assert after["currentTime"] >= 3 and after["currentTime"] > position, report
+    assert after["mediaError"] is None, report
+    errors = [e for e in after["errors"] if e["fatal"] or e["details"] not in HARMLESS_PLAYER_ERRORS]
+    assert not errors, report
+    assert sorted(level["height"] for level in after["levels"]) == [360, 480], report
+    assert {fragment["level"] for fragment in after["fragments"]} >= {target}, report
+    assert after["videoHeight"] == after["levels"][target]["height"], report  # the picture changed too
+    # with the URLs alone: no cookies, no credentials; media from S3 (presigned) or the API (token path)
+    assert cookies == [], cookies
+    assert not [r for r in player.requests if {"authorization", "cookie"} & r["headers"].keys()], report
+    media = [fragment["url"] for fragment in after["fragments"]]
+    if backend == "s3":
+        endpoint = django_settings.STORAGES["default"]["OPTIONS"]["endpoint_url"]
+        assert all(url.startswith(endpoint) and "Signature=" in url for url in media), media
+    else:
+        assert all(url.startswith(master_url.rsplit("/", 1)[0] + "/") for url in media), media
+    harmless = [e["details"] for e in after["errors"]]
+    print(f"\n{backend}: {', '.join(f'{k} {v:.1f}s' for k, v in timings.items())}; harmless errors: {harmless}")
