@@ -21,7 +21,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from benchmarks.common import gunicorn, request, setup_django
+from benchmarks.common import ensure_bucket, gunicorn, request, setup_django
 
 VIDEOS = int(os.environ.get("BENCH_VIDEOS", 10_000))
 USERS = int(os.environ.get("BENCH_USERS", 2_000))
@@ -103,6 +103,42 @@ def seed() -> None:
         cursor.execute("VACUUM ANALYZE")
 
 
+PLAYLIST_SEGMENTS = 450  # a 30-minute rendition in 4 s segments
+
+
+def publish_hls(video, *, visibility: str) -> str:
+    """Gives a seeded video a published HLS version (playlists only, in the real storage) and
+    returns the prefix; the private playlist run measures the per-segment URL rewrite."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from videos.models import Rendition, Video
+
+    prefix = f"{video.storage_prefix}hls/bench-1/"
+    master = '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=985600,RESOLUTION=640x360,CODECS="avc1.64001e,mp4a.40.2"\n'
+    variant = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-TARGETDURATION:4", "#EXT-X-PLAYLIST-TYPE:VOD"]
+    variant += ['#EXT-X-MAP:URI="init_0.mp4"']
+    for n in range(PLAYLIST_SEGMENTS):
+        variant += ["#EXTINF:4.000000,", f"seg_{n:05d}.m4s"]
+    files = {"master.m3u8": master + "360p/index.m3u8\n", "360p/index.m3u8": "\n".join([*variant, "#EXT-X-ENDLIST"])}
+    for name, text in files.items():
+        if not default_storage.exists(prefix + name):
+            default_storage.save(prefix + name, ContentFile(text.encode()))
+    Rendition.objects.get_or_create(
+        video=video,
+        name="360p",
+        defaults={"width": 640, "height": 360, "bandwidth": 985600, "codecs": "avc1.64001e", "playlist_key": ""},
+    )
+    Video.objects.filter(pk=video.pk).update(
+        visibility=visibility,
+        hls_prefix=prefix,
+        master_key=prefix + "master.m3u8",
+        poster_key=prefix + "poster.jpg",
+        storyboard_key=prefix + "storyboard/storyboard.vtt",
+    )
+    return prefix
+
+
 def query_counts(paths: dict[str, str]) -> dict[str, int]:
     """SQL queries per anonymous request, in-process with Django's test client on the same database."""
     from django.db import connection
@@ -149,15 +185,15 @@ def report(runs: dict[str, list[dict]], queries: dict[str, int]) -> None:
         f"\ngunicorn {WORKERS} sync workers, production settings; wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}s x "
         f"{ROUNDS} rounds, medians (req/s range over rounds); {os.cpu_count()} CPUs shared by wrk, gunicorn, PostgreSQL"
     )
-    header = f"{'endpoint':<18} {'req/s':>8} {'range':>11} {'p50 ms':>7} {'p99 ms':>7} {'vs ping':>7} {'SQL':>4}"
+    header = f"{'endpoint':<26} {'req/s':>8} {'range':>11} {'p50 ms':>7} {'p99 ms':>7} {'vs ping':>7} {'SQL':>4}"
     print(f"{header} {'non-2xx':>7} {'sock err':>8}\n{'-' * (len(header) + 17)}")
-    ceiling = statistics.median(run["rps"] for run in runs["ping (ceiling)"])
+    ceiling = statistics.median(run["rps"] for run in runs["ping (ceiling)"]) or float("nan")
     for name, results in runs.items():
         rps, p50, p99 = (statistics.median(r[key] for r in results) for key in ("rps", "p50", "p99"))
         spread = f"{min(r['rps'] for r in results):.0f}-{max(r['rps'] for r in results):.0f}"
         non_2xx, socket_errors = (sum(r[key] for r in results) for key in ("non_2xx", "socket_errors"))
         print(
-            f"{name:<18} {rps:>8.1f} {spread:>11} {p50:>7.1f} {p99:>7.1f} {rps / ceiling:>6.2f}x {queries[name]:>4} "
+            f"{name:<26} {rps:>8.1f} {spread:>11} {p50:>7.1f} {p99:>7.1f} {rps / ceiling:>6.2f}x {queries[name]:>4} "
             f"{non_2xx:>7} {socket_errors:>8}"
         )
 
@@ -168,6 +204,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk (make bench-api installs it when run as root)")
     setup_django()
+    ensure_bucket()
     from videos.models import Video
     from videos.selectors import catalog_search
 
@@ -181,11 +218,20 @@ def main() -> None:
     if not matches:
         sys.exit("the search term matches nothing")
 
+    from videos.playback import issue_token
+
+    public_video, private_video = Video.objects.catalog().order_by("pk")[:2]
+    publish_hls(public_video, visibility=Video.Visibility.PUBLIC)
+    publish_hls(private_video, visibility=Video.Visibility.PRIVATE)
+    token, _ = issue_token(video=private_video, user=private_video.owner)
+    ids = [pk for pk in ids if pk != str(private_video.pk)]
     paths = {
         "ping (ceiling)": "/bench/ping",
         "videos list": "/api/v1/videos",
         f"videos ?q={WORD}": f"/api/v1/videos?q={WORD}",
         "video detail": f"/api/v1/videos/{ids[0]}",
+        "playback (public)": f"/api/v1/videos/{public_video.pk}/playback",
+        f"private playlist ({PLAYLIST_SEGMENTS} seg)": f"/api/v1/playback/{token}/360p/index.m3u8",
         "health/live": "/health/live",
     }
     queries = query_counts(paths)

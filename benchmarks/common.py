@@ -83,3 +83,12 @@ def gunicorn(args: list[str], log: Path, env: dict | None = None):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def ensure_bucket() -> None:
+    """moto starts empty: creates the bucket the settings name (after setup_django)."""
+    from videos import storage
+
+    client = storage.s3_client()
+    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou, client.exceptions.BucketAlreadyExists):
+        client.create_bucket(Bucket=storage.s3_bucket())

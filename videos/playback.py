@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
+from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from videos import storage
@@ -24,6 +26,7 @@ _SALT = "videos.playback"
 # Relative paths inside a published version: rung folders, storyboard, poster. Nothing else.
 _SAFE_PATH = re.compile(r"^(?:[A-Za-z0-9_-]+/)?[A-Za-z0-9_.-]+\.(m3u8|m4s|mp4|jpg|vtt)$")
 _URI_ATTRIBUTE = re.compile(r'URI="([^"]+)"')
+REWRITE_WINDOW = 900  # seconds
 
 
 class PlaybackTokenInvalid(ApplicationError):
@@ -104,7 +107,16 @@ def _presigned(key: str, expires_at: datetime) -> str:
     )
 
 
-def rewrite_playlist(text: str, *, folder: str, video: Video, grant: Grant) -> str:
+def media_url_expiry(now: float | None = None) -> tuple[int, datetime]:
+    """Presigned media URLs are made per window of REWRITE_WINDOW seconds and live until the end of
+    the window plus the token lifetime, so one rewritten playlist serves every viewer of that
+    window (see `playlist_for`), and a URL outlives any token issued in its window."""
+    window = int((now or time.time()) // REWRITE_WINDOW)
+    expires = (window + 1) * REWRITE_WINDOW + settings.PLAYBACK_TOKEN_TTL.total_seconds()
+    return window, datetime.fromtimestamp(expires, tz=UTC)
+
+
+def rewrite_playlist(text: str, *, folder: str, video: Video, expires_at: datetime) -> str:
     """Points media URIs (segments, init segments, sprites) at presigned S3 URLs; playlists stay
     relative, under the token path, so the API keeps checking the token for them."""
     if not storage.uses_s3():
@@ -113,10 +125,9 @@ def rewrite_playlist(text: str, *, folder: str, video: Video, grant: Grant) -> s
     def absolute(uri: str) -> str:
         if uri.endswith(".m3u8") or "://" in uri:
             return uri
+        path, hash_mark, fragment = uri.partition("#")
         base = f"{folder}/" if folder else ""
-        return _presigned(video.hls_prefix + safe_relative_path(base + uri.split("#")[0]), grant.expires_at) + (
-            f"#{uri.split('#', 1)[1]}" if "#" in uri else ""
-        )
+        return _presigned(video.hls_prefix + safe_relative_path(base + path), expires_at) + hash_mark + fragment
 
     lines = []
     for line in text.splitlines():
@@ -126,6 +137,21 @@ def rewrite_playlist(text: str, *, folder: str, video: Video, grant: Grant) -> s
             line = absolute(line.strip())
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def playlist_for(video: Video, path: str) -> str:
+    """A playlist (or the storyboard VTT) as served: read and rewritten once per window and
+    cached, not once per request (a long rendition has thousands of segments to sign)."""
+    window, expires_at = media_url_expiry()
+    cache_key = f"playlist:{video.hls_prefix}{path}:{window}"
+    text = cache.get(cache_key)
+    if text is None:
+        with default_storage.open(video.hls_prefix + path, "rb") as handle:
+            text = rewrite_playlist(
+                handle.read().decode(), folder=path.rpartition("/")[0], video=video, expires_at=expires_at
+            )
+        cache.set(cache_key, text, timeout=REWRITE_WINDOW)
+    return text
 
 
 def public_url(key: str) -> str:

@@ -3,6 +3,7 @@
 import mimetypes
 import re
 
+from botocore.exceptions import ClientError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -108,18 +109,18 @@ def playback_file(request, token: str, path: str):
     suffix = path[path.rfind(".") :]
     content_type = MEDIA_TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
     key = video.hls_prefix + path
-    if not default_storage.exists(key):
-        raise playback.NotFoundError()
     if suffix in (".m3u8", ".vtt"):
-        with default_storage.open(key, "rb") as handle:
-            text = handle.read().decode()
-        folder = path.rpartition("/")[0]
-        body = playback.rewrite_playlist(text, folder=folder, video=video, grant=grant)
-        response = HttpResponse(body, content_type=content_type)
+        try:
+            text = playback.playlist_for(video, path)
+        except (FileNotFoundError, ClientError):
+            raise playback.NotFoundError() from None
+        response = HttpResponse(text, content_type=content_type)
         response["Cache-Control"] = "private, no-store"  # holds presigned URLs
         return _cors(response)
+    if not default_storage.exists(key):
+        raise playback.NotFoundError()
     if storage.uses_s3():  # media normally goes straight to S3 through the rewritten playlists
         response = HttpResponse(status=302)
-        response["Location"] = playback._presigned(key, grant.expires_at)
+        response["Location"] = playback._presigned(key, playback.media_url_expiry()[1])
         return _cors(response)
     return _cors(_ranged(request, key, content_type))

@@ -182,7 +182,9 @@ def test_a_token_dies_with_its_viewers_access(owner_client, private_video, api_c
     assert_error(api_client.get(master), 403, "playback_token_invalid")
 
 
-@pytest.mark.parametrize("path", ["../../etc/passwd", "360p/../../source/x.mp4", "source.bin", "360p/index.m3u8%00"])
+@pytest.mark.parametrize(
+    "path", ["../../etc/passwd", "360p/../../source/x.mp4", "source.bin", "360p/index.m3u8%00", "720p/index.m3u8"]
+)
 def test_only_files_of_the_published_version_are_served(owner_client, private_video, api_client, path):
     token = local(playback(owner_client, private_video).json()["master_url"]).split("/")[4]
     response = api_client.get(f"/api/v1/playback/{token}/{path}")
