@@ -151,6 +151,11 @@ def run_job(job_id, *, worker: str | None = None) -> bool:
 
 
 def _fetch_source(video: Video, path: Path, beat: Heartbeat) -> Path:
+    """Streams the source to a local file, beating as it goes (S3 straight to disk: a storage
+    `open()` would first buffer the whole object in memory)."""
+    if storage.uses_s3():
+        storage.s3_client().download_file(storage.s3_bucket(), video.source_key, str(path), Callback=lambda _: beat())
+        return path
     with default_storage.open(video.source_key, "rb") as src, open(path, "wb") as local:
         for chunk in src.chunks(storage.CHUNK):
             local.write(chunk)

@@ -110,7 +110,9 @@ def ffmpeg_args(plan: Plan, source: Path, out: Path) -> list[str]:
     # Thumbnails are written one by one as they come (a `tile` output would hold back ffmpeg's
     # progress reports until a whole sheet filled); the sheets are tiled from them afterwards.
     graph.append(f"[story_in]fps=1/{plan.storyboard_interval}:round=up,scale={THUMB_WIDTH}:-2[story]")
-    graph.append(f"[poster_in]trim=start={plan.poster_at:.3f},select='eq(n\\,0)'[poster]")
+    # Only the poster frame is converted to the JPEG's full-range format; left to ffmpeg, the whole
+    # top rung would be converted there and back on every frame.
+    graph.append(f"[poster_in]trim=start={plan.poster_at:.3f},select='eq(n\\,0)',scale,format=yuvj420p[poster]")
 
     gop = max(1, round(plan.fps * config["gop_seconds"]))
     args = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]

@@ -480,6 +480,9 @@ def test_a_running_job_reports_progress_and_heartbeats_while_ffmpeg_encodes_so_t
     # given heartbeats every 0.5 s, and a reaper that takes back a job silent for 3 s
     settings.TRANSCODE_HEARTBEAT_SECONDS = 0.5
     settings.TRANSCODE_HEARTBEAT_TIMEOUT = timedelta(seconds=3)
+    # a slow preset keeps the encode well past the reaper's 3 s, whatever the machine's speed
+    default = settings.TRANSCODE_PROFILES["default"]
+    settings.TRANSCODE_PROFILES = {**settings.TRANSCODE_PROFILES, "default": {**default, "x264_preset": "slow"}}
     source = media_factory("heartbeat.mp4", seconds=30, width=640, height=360, fps=25, audio=False)
     video = probed_video(UserFactory(), source)
     job = transcode_jobs.transcode_queue(video=video, enqueue=False)
