@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from boto3.s3.transfer import TransferConfig
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files import File
@@ -154,7 +155,14 @@ def _fetch_source(video: Video, path: Path, beat: Heartbeat) -> Path:
     """Streams the source to a local file, beating as it goes (S3 straight to disk: a storage
     `open()` would first buffer the whole object in memory)."""
     if storage.uses_s3():
-        storage.s3_client().download_file(storage.s3_bucket(), video.source_key, str(path), Callback=lambda _: beat())
+        # One thread: the heartbeat callback writes to the database on this thread's connection.
+        storage.s3_client().download_file(
+            storage.s3_bucket(),
+            video.source_key,
+            str(path),
+            Callback=lambda _: beat(),
+            Config=TransferConfig(use_threads=False),
+        )
         return path
     with default_storage.open(video.source_key, "rb") as src, open(path, "wb") as local:
         for chunk in src.chunks(storage.CHUNK):
