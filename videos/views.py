@@ -191,7 +191,7 @@ class VideoViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
                 "upload": {
                     "single_url": request.build_absolute_uri(reverse("v1:video-source", kwargs={"pk": video.pk})),
                     "resumable_url": request.build_absolute_uri(reverse("v1:video-uploads", kwargs={"pk": video.pk})),
-                    "max_bytes": services.settings.VIDEO_MAX_UPLOAD_BYTES,
+                    "max_bytes": settings.VIDEO_MAX_UPLOAD_BYTES,
                 },
             }
             return Response(VideoCreatedSerializer(body).data, status=status.HTTP_201_CREATED)
