@@ -184,7 +184,7 @@ class Bench:
         args += ["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0"]
         args += ["-force_key_frames", f"expr:gte(t,n_forced*{plan.segment_seconds})"]
         if plan.has_audio:
-            args += ["-map", "0:a:0", "-c:a", "aac", "-b:a", f"{rung.audio_kbps}k", "-ac", "2", "-ar", "48000"]
+            args += ["-map", "0:a:0", "-c:a", "aac", "-b:a", f"{config['audio_kbps']}k", "-ac", "2", "-ar", "48000"]
         args += ["-f", "hls", "-hls_time", str(plan.segment_seconds), "-hls_playlist_type", "vod"]
         args += ["-hls_segment_type", "fmp4", "-hls_flags", "independent_segments"]
         args += ["-hls_fmp4_init_filename", "init.mp4", "-hls_segment_filename", str(out / "seg_%05d.m4s")]

@@ -188,10 +188,13 @@ _STREAM_INF = re.compile(r"#EXT-X-STREAM-INF:(?P<attrs>.+)\n(?P<uri>\S+)")
 
 
 def _renditions(out: Path) -> list[dict]:
-    """The rungs as ffmpeg described them in the master playlist."""
+    """The video rungs as ffmpeg described them in the master playlist (the audio-only variant
+    ffmpeg lists for the shared audio rendition is not a rung)."""
     renditions = []
     for match in _STREAM_INF.finditer((out / "master.m3u8").read_text()):
         attrs = dict(re.findall(r'([A-Z-]+)=("[^"]*"|[^,]*)', match["attrs"]))
+        if "RESOLUTION" not in attrs:
+            continue
         width, height = (int(n) for n in attrs["RESOLUTION"].split("x"))
         renditions.append(
             {

@@ -27,6 +27,8 @@ from videos.probing import SAFE_INPUT_OPTIONS, MediaInfo
 STORYBOARD_COLUMNS = STORYBOARD_ROWS = 10
 THUMB_WIDTH = 160
 THUMBS = "thumbs"  # a working folder, not published
+AUDIO_NAME = "audio"  # the folder of the one audio rendition
+AUDIO_GROUP = "agroup:aac"
 
 
 class TranscodeFailed(Exception):
@@ -42,7 +44,6 @@ class Rung:
     name: str
     short_side: int  # the height of a landscape video, the width of a portrait one
     video_kbps: int
-    audio_kbps: int
 
 
 @dataclass(frozen=True)
@@ -122,11 +123,12 @@ def ffmpeg_args(plan: Plan, source: Path, out: Path) -> list[str]:
         args += ["-map", f"[r{index}]"]
         args += [f"-b:v:{index}", f"{rung.video_kbps}k", f"-maxrate:v:{index}", f"{int(rung.video_kbps * 1.1)}k"]
         args += [f"-bufsize:v:{index}", f"{rung.video_kbps * 2}k"]
-        entry = f"v:{index}"
-        if plan.has_audio:
-            args += ["-map", "0:a:0", f"-b:a:{index}", f"{rung.audio_kbps}k"]
-            entry += f",a:{index}"
-        stream_map.append(f"{entry},name:{rung.name}")
+        group = f"{AUDIO_GROUP}," if plan.has_audio else ""
+        stream_map.append(f"v:{index},{group}name:{rung.name}")
+    if plan.has_audio:
+        # One AAC encode that every rung refers to, instead of the same audio encoded per rung.
+        args += ["-map", "0:a:0", "-b:a", f"{config['audio_kbps']}k"]
+        stream_map.append(f"a:0,{AUDIO_GROUP},name:{AUDIO_NAME}")
     args += ["-c:v", "libx264", "-preset", config["x264_preset"], "-profile:v", "high", "-pix_fmt", "yuv420p"]
     args += ["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0"]
     args += ["-force_key_frames", f"expr:gte(t,n_forced*{plan.segment_seconds})"]

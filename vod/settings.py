@@ -340,11 +340,13 @@ VIEW_WINDOW = timedelta(hours=6)  # ... once per viewer and video in this window
 TRANSCODE_PROFILES = {
     "default": {
         "rungs": [
-            {"name": "1080p", "short_side": 1080, "video_kbps": 5000, "audio_kbps": 128},
-            {"name": "720p", "short_side": 720, "video_kbps": 2800, "audio_kbps": 128},
-            {"name": "480p", "short_side": 480, "video_kbps": 1400, "audio_kbps": 96},
-            {"name": "360p", "short_side": 360, "video_kbps": 800, "audio_kbps": 96},
+            {"name": "1080p", "short_side": 1080, "video_kbps": 5000},
+            {"name": "720p", "short_side": 720, "video_kbps": 2800},
+            {"name": "480p", "short_side": 480, "video_kbps": 1400},
+            {"name": "360p", "short_side": 360, "video_kbps": 800},
         ],
+        # Audio is encoded once, as one AAC rendition every rung refers to (an HLS audio group).
+        "audio_kbps": 128,
         "x264_preset": env.str("TRANSCODE_X264_PRESET", default="veryfast"),
         "segment_seconds": 4,
         "gop_seconds": 2,  # fixed GOP, no scene-cut keyframes: segment boundaries align across rungs

@@ -217,12 +217,26 @@ def assert_published_ladder(video: Video, source: Path, expected: list[tuple[str
         assert streams["video"]["codec_name"] == "h264"
         assert (streams["video"]["width"], streams["video"]["height"]) == (variant.width, variant.height)
         assert int(streams["video"]["nb_read_frames"]) == facts["frames"]
-        assert ("audio" in streams) == facts["audio"]
-        if facts["audio"]:
-            assert streams["audio"]["codec_name"] == "aac"
+        assert "audio" not in streams, "audio belongs in the one shared audio rendition"
         assert abs(float(probed["format"]["duration"]) - facts["duration"]) <= 0.5, probed["format"]
         playlists[variant.uri] = playlist
         keyframes[variant.uri] = hls.keyframe_times(index)
+
+    # audio is encoded once: one AAC rendition in one group that every video variant names
+    master_text = (folder / "master.m3u8").read_text()
+    audio = hls.audio_media(master_text)
+    assert len(audio) == int(facts["audio"])
+    assert all(v.attributes.get("AUDIO") == (audio[0]["GROUP-ID"] if audio else None) for v in variants)
+    assert len(hls.audio_only_variants(master_text)) == len(audio)
+    for media in audio:
+        assert media["DEFAULT"] == "YES"
+        index = folder / media["URI"]
+        playlist = hls.parse_media_playlist(index.read_text())
+        assert playlist.ended and abs(sum(playlist.durations) - facts["duration"]) <= 0.5
+        base = media["URI"].rsplit("/", 1)[0] + "/"
+        expected_files |= {media["URI"], base + playlist.map_uri, *(base + uri for _, uri in playlist.segments)}
+        streams = hls.probe_playlist(index)["streams"]
+        assert [(stream["codec_type"], stream["codec_name"]) for stream in streams] == [("audio", "aac")]
 
     # segments and keyframes are aligned across rungs; each segment starts on a keyframe
     first = variants[0].uri

@@ -61,6 +61,21 @@ def _lines(text: str) -> list[str]:
 
 
 def parse_master(text: str) -> list[Variant]:
+    """The video variants; an audio-only variant (no RESOLUTION) is in `audio_only_variants`."""
+    return [variant for variant in _variants(text) if "RESOLUTION" in variant.attributes]
+
+
+def audio_only_variants(text: str) -> list[Variant]:
+    return [variant for variant in _variants(text) if "RESOLUTION" not in variant.attributes]
+
+
+def audio_media(text: str) -> list[dict]:
+    """The attributes of each `#EXT-X-MEDIA:TYPE=AUDIO` rendition."""
+    media = [attributes(line.partition(":")[2]) for line in _lines(text) if line.startswith("#EXT-X-MEDIA:")]
+    return [attrs for attrs in media if attrs.get("TYPE") == "AUDIO"]
+
+
+def _variants(text: str) -> list[Variant]:
     lines = _lines(text)
     variants = []
     for index, line in enumerate(lines):
@@ -68,7 +83,7 @@ def parse_master(text: str) -> list[Variant]:
             continue
         attrs = attributes(line.partition(":")[2])
         uri = next(candidate for candidate in lines[index + 1 :] if candidate and not candidate.startswith("#"))
-        width, _, height = attrs["RESOLUTION"].partition("x")
+        width, _, height = attrs.get("RESOLUTION", "0x0").partition("x")
         codecs = tuple(codec.strip() for codec in attrs["CODECS"].split(","))
         variants.append(Variant(uri, int(attrs["BANDWIDTH"]), int(width), int(height), codecs, attrs))
     return variants
