@@ -1,5 +1,11 @@
 # Production image: gunicorn serving vod.wsgi as a non-root user; the same image runs the Celery
 # worker, transcode worker and beat with another command (see docker-compose.yml).
+# hls.js for the admin's preview player, from npm as in `make run` (node_modules is not committed).
+FROM node:20-bookworm-slim AS static-js
+WORKDIR /js
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -16,6 +22,7 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
+COPY --from=static-js /js/node_modules/hls.js/dist node_modules/hls.js/dist
 # collectstatic needs settings to load; these placeholders exist only during the build.
 RUN SECRET_KEY=build-only ALLOWED_HOSTS=build python manage.py collectstatic --noinput \
     && useradd --system --uid 10001 --home-dir /app vod \

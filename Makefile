@@ -18,7 +18,7 @@ $(STAMP): requirements.txt
 venv: $(STAMP)
 
 ## make run: migrate, then the dev server, a Celery worker and beat in the foreground (Ctrl-C stops all).
-run: venv
+run: venv node_modules/.installed
 	@scripts/install_system_deps.sh ffmpeg
 	mkdir -p var/media var/celery/queue
 	$(PY) manage.py migrate --noinput
@@ -26,7 +26,7 @@ run: venv
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho -f Procfile.dev start
 
 ## make lint: ruff, migrations in sync, and Django's deployment checks with production settings.
-lint: venv
+lint: venv node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
@@ -39,7 +39,7 @@ test: venv node_modules/.installed
 	$(MAKE) --no-print-directory lint
 	$(PY) scripts/with_services.py -- $(PY) -m pytest $(PYTEST_ARGS)
 
-# hls.js for the browser test, from npm (package.json); node_modules is not committed.
+# hls.js (the admin's preview player, the browser tests), from npm (package.json); node_modules is not committed.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@

@@ -12,9 +12,10 @@ from django.template.defaultfilters import pluralize
 
 from accounts.models import OutboundEmail, User
 from accounts.services import user_deactivate, user_unlock, verification_resend
-from sessions_app.admin import SESSION_FIELDS, confirmation_page
+from sessions_app.admin import SESSION_FIELDS
 from sessions_app.models import DeviceSession
 from sessions_app.services import sessions_revoke_for_user
+from vod.admin_confirmation import confirmation_page, confirmed
 
 
 def _users(count: int) -> str:
@@ -120,7 +121,7 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(description="Revoke all sessions", permissions=["change"])
     def revoke_all_sessions(self, request, queryset):
         """Asks first, then signs the users out of every device; their access tokens fail at once."""
-        if request.POST.get("confirm") != "yes":
+        if not confirmed(request):
             live = Q(device_sessions__revoked_at__isnull=True, device_sessions__expires_at__gt=Now())
             users = list(queryset.annotate(live_sessions=Count("device_sessions", filter=live)))
             return confirmation_page(

@@ -1,13 +1,12 @@
 """Staff view of device sessions: audit data to read, and a revoke action; never the token ids."""
 
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.template.defaultfilters import pluralize
-from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from sessions_app.models import DeviceSession
 from sessions_app.services import session_revoke
+from vod.admin_confirmation import confirmation_page, confirmed
 
 # refresh_jti and previous_refresh_jti are left out on purpose: token ids are not for display.
 SESSION_FIELDS = [
@@ -19,22 +18,6 @@ SESSION_FIELDS = [
     "revoked_at",
     "revoke_reason",
 ]
-
-
-def confirmation_page(modeladmin, request, queryset, *, action: str, title: str, question: str, items):
-    """The first step of an action that cannot be undone; the page posts the same selection back with `confirm`."""
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "question": question,
-        "items": items,
-        "queryset": queryset,
-        "action": action,
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        "opts": modeladmin.model._meta,
-        "media": modeladmin.media,
-    }
-    return TemplateResponse(request, "admin/action_confirmation.html", context)
 
 
 class SessionStateFilter(admin.SimpleListFilter):
@@ -90,7 +73,7 @@ class DeviceSessionAdmin(admin.ModelAdmin):
     def revoke_selected(self, request, queryset):
         """Asks first, then ends each session through the service so its access tokens fail at once."""
         sessions = list(queryset.select_related("user"))
-        if request.POST.get("confirm") != "yes":
+        if not confirmed(request):
             items = [
                 f"{s.device_name or 'Unknown device'} of {s.user.email} ({s.ip_address or 'no IP'})" for s in sessions
             ]

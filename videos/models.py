@@ -80,6 +80,7 @@ class Video(models.Model):
     poster_key = models.CharField(max_length=255, blank=True)
     storyboard_key = models.CharField(max_length=255, blank=True, help_text="WebVTT of the storyboard sprites.")
     published_at = models.DateTimeField(null=True, blank=True)
+    is_featured = models.BooleanField("featured", default=False, help_text="Picked by staff for the home page.")
     view_count = models.PositiveBigIntegerField(default=0)
     search_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -165,18 +165,21 @@ def playback_answer(*, video: Video, user, build_absolute_uri) -> dict:
         {"name": r.name, "width": r.width, "height": r.height, "bandwidth": r.bandwidth, "codecs": r.codecs}
         for r in video.renditions.all()
     ]
-    public = settings.PLAYBACK_PUBLIC_BASE_URL and video.visibility == Video.Visibility.PUBLIC
-    if public:
-        urls = {name: public_url(key) for name, key in _keys(video).items()}
-        expires_at = None
-    else:
-        token, expires_at = issue_token(video=video, user=user)
-        prefix = video.hls_prefix
-        urls = {
-            name: token_url(token, key.removeprefix(prefix), build_absolute_uri) for name, key in _keys(video).items()
-        }
+    keys = {"master_url": video.master_key, "poster_url": video.poster_key, "storyboard_url": video.storyboard_key}
+    urls, expires_at = _urls(video, user, build_absolute_uri, keys)
     return {**urls, "duration": video.duration, "expires_at": expires_at, "renditions": renditions}
 
 
-def _keys(video: Video) -> dict[str, str]:
-    return {"master_url": video.master_key, "poster_url": video.poster_key, "storyboard_url": video.storyboard_key}
+def poster_url(*, video: Video, user, build_absolute_uri) -> str:
+    """The poster alone, for lists of videos (the admin's): no query, one token."""
+    return _urls(video, user, build_absolute_uri, {"poster_url": video.poster_key})[0]["poster_url"]
+
+
+def _urls(video: Video, user, build_absolute_uri, keys: dict[str, str]) -> tuple[dict[str, str], datetime | None]:
+    """URLs of these storage keys: public ones, or signed for this viewer."""
+    if settings.PLAYBACK_PUBLIC_BASE_URL and video.visibility == Video.Visibility.PUBLIC:
+        return {name: public_url(key) for name, key in keys.items()}, None
+    token, expires_at = issue_token(video=video, user=user)
+    prefix = video.hls_prefix
+    urls = {name: token_url(token, key.removeprefix(prefix), build_absolute_uri) for name, key in keys.items()}
+    return urls, expires_at

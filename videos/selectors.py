@@ -1,10 +1,13 @@
 """Reads of the catalog: what a viewer may see, search, and storage use."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import BigIntegerField, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import BigIntegerField, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
 
 from videos.models import TranscodeJob, Upload, Video
 from vod.exceptions import NotFoundError
@@ -90,3 +93,37 @@ def storage_used(*, owner) -> int:
         total=Coalesce(Sum("size"), 0)
     )["total"]
     return stored + pending
+
+
+def with_latest_job(videos: QuerySet[Video]) -> QuerySet[Video]:
+    """Adds the status and progress of each video's newest transcode job (`job_status`,
+    `job_progress`) in the same query, for lists that show them per row."""
+    newest = TranscodeJob.objects.filter(video=OuterRef("pk")).order_by("-created_at")
+    return videos.annotate(
+        job_status=Subquery(newest.values("status")[:1]), job_progress=Subquery(newest.values("progress")[:1])
+    )
+
+
+def staff_dashboard() -> dict:
+    """The admin index's figures: videos by status, jobs now and over the last 24 hours, and the
+    bytes stored (sources and everything derived), in three queries."""
+    by_status = dict(Video.objects.order_by().values_list("status").annotate(count=Count("pk")))
+    since = timezone.now() - timedelta(hours=24)
+    Job = TranscodeJob.Status
+    jobs = TranscodeJob.objects.aggregate(
+        queued=Count("pk", filter=Q(status=Job.QUEUED)),
+        running=Count("pk", filter=Q(status=Job.RUNNING)),
+        failed_24h=Count("pk", filter=Q(status=Job.FAILED, finished_at__gte=since)),
+        succeeded_24h=Count("pk", filter=Q(status=Job.SUCCEEDED, finished_at__gte=since)),
+    )
+    stored = Video.objects.aggregate(
+        sources=Coalesce(Sum("source_size"), 0), derived=Coalesce(Sum("derived_size"), 0), videos=Count("pk")
+    )
+    return {
+        "videos": [(value, label, by_status.get(value, 0)) for value, label in Video.Status.choices],
+        "video_count": stored["videos"],
+        "jobs": jobs,
+        "source_bytes": stored["sources"],
+        "derived_bytes": stored["derived"],
+        "stored_bytes": stored["sources"] + stored["derived"],
+    }

@@ -38,6 +38,7 @@ class VideoSerializer(serializers.ModelSerializer):
             "width",
             "height",
             "published_at",
+            "is_featured",
             "view_count",
             "created_at",
             "updated_at",

@@ -91,7 +91,7 @@ def video_create(*, owner, title: str, description: str = "", tags=(), category=
 
 @transaction.atomic
 def video_update(*, video: Video, **changes) -> Video:
-    """Changes any of title, description, tags, category, visibility."""
+    """Changes any of title, description, tags, category, visibility, and (staff only) is_featured."""
     tags = changes.pop("tags", None)
     for field, value in changes.items():
         setattr(video, field, value)
@@ -194,6 +194,14 @@ def source_upload(*, video: Video, stream, content_length: int | None, enqueue_p
     except Exception:
         default_storage.delete(key)
         raise
+
+
+def video_create_with_source(*, owner, source, size: int, enqueue_probe: bool = True, **metadata) -> Video:
+    """A new video and its source in one step (the admin's upload form, `manage.py import_video`):
+    when the source is refused (size, quota), no video is left behind."""
+    with transaction.atomic():
+        video = video_create(owner=owner, **metadata)
+        return source_upload(video=video, stream=source, content_length=size, enqueue_probe=enqueue_probe)
 
 
 # --- resumable uploads ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@ not go through the code under test, and the part PUT a client makes for either b
 
 import json
 import socket
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,6 +38,25 @@ def filesystem(settings, tmp_path):
     """The filesystem backend alone (for the API's own part endpoint)."""
     use_filesystem(settings, tmp_path / "media")
     return tmp_path / "media"
+
+
+@contextmanager
+def cross_origin_reads(s3, origin: str):
+    """On S3 a player fetches segments straight from the bucket, an origin other than the page's,
+    so the bucket allows the page's origin, as a real deployment's must allow its frontends'."""
+    bucket = django_settings.S3_BUCKET
+    rule = {
+        "AllowedOrigins": [origin],
+        "AllowedMethods": ["GET", "HEAD"],
+        "AllowedHeaders": ["*"],
+        "ExposeHeaders": ["Content-Length", "Content-Range", "ETag"],
+        "MaxAgeSeconds": 3600,
+    }
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [rule]})
+    try:
+        yield
+    finally:
+        s3.delete_bucket_cors(Bucket=bucket)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from django.conf import settings as django_settings
 from accounts.tests.factories import UserFactory
 from videos import services, transcode_jobs
 from videos.models import Video
+from videos.tests.conftest import cross_origin_reads
 from videos.tests.factories import DraftVideoFactory
 from vod.testing import browser as browser_tools
 from vod.testing.browser import HARMLESS_PLAYER_ERRORS, HlsPlayer
@@ -37,22 +38,11 @@ def browser_tools_present():
 
 @pytest.fixture
 def bucket_cors(backend, s3_bucket, live_server):
-    """On S3 the player fetches segments straight from the bucket, an origin other than the page's,
-    so the bucket allows the page's origin, as a real deployment's must allow its frontends'."""
     if backend != "s3":
         yield
         return
-    bucket = django_settings.S3_BUCKET
-    rule = {
-        "AllowedOrigins": [live_server.url],
-        "AllowedMethods": ["GET", "HEAD"],
-        "AllowedHeaders": ["*"],
-        "ExposeHeaders": ["Content-Length", "Content-Range", "ETag"],
-        "MaxAgeSeconds": 3600,
-    }
-    s3_bucket.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [rule]})
-    yield
-    s3_bucket.delete_bucket_cors(Bucket=bucket)
+    with cross_origin_reads(s3_bucket, live_server.url):
+        yield
 
 
 def transcoded_private_video(owner, media_factory) -> Video:

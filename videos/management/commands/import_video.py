@@ -1,7 +1,6 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from accounts.selectors import user_by_login
 from videos import services, transcode_jobs
@@ -26,11 +25,14 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"No file at {path}.")
         try:
-            with transaction.atomic():
-                video = services.video_create(owner=user, title=title or path.stem[:200], visibility=visibility)
             with open(path, "rb") as handle:
-                services.source_upload(
-                    video=video, stream=handle, content_length=path.stat().st_size, enqueue_probe=not sync
+                video = services.video_create_with_source(
+                    owner=user,
+                    source=handle,
+                    size=path.stat().st_size,
+                    enqueue_probe=not sync,
+                    title=title or path.stem[:200],
+                    visibility=visibility,
                 )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc

@@ -1,0 +1,451 @@
+"""The staff's content tool: videos (list, edit, upload, actions), categories and tags.
+
+Every write goes through the services the API uses: uploads through `video_create_with_source`,
+edits through `video_update`, deletes through `video_delete` (which cleans storage), re-transcodes
+through `transcode_queue`. Permissions are Django's model permissions, so the "Content editors"
+group (videos/roles.py) manages videos without seeing users or sessions.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.defaultfilters import filesizeformat, pluralize
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from accounts.selectors import user_by_login
+from videos import playback, services
+from videos.models import Category, Rendition, Tag, TranscodeJob, Video
+from videos.selectors import with_latest_job
+from videos.transcode_jobs import transcode_queue
+from vod.admin_confirmation import confirmation_page, confirmed
+from vod.exceptions import ApplicationError
+
+Status = Video.Status
+Job = TranscodeJob.Status
+EDITABLE = ["title", "description", "category", "tags", "visibility", "is_featured"]
+
+
+def _videos(count: int) -> str:
+    return f"{count} video{pluralize(count)}"
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows the pipeline writes; staff read them here and never edit them."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RenditionInline(ReadOnlyInline):
+    model = Rendition
+    fields = ["name", "width", "height", "bitrate", "codecs"]
+
+    @admin.display(description="peak bitrate")
+    def bitrate(self, obj):
+        return f"{obj.bandwidth / 1000:,.0f} kbit/s"
+
+
+class TranscodeJobInline(ReadOnlyInline):
+    model = TranscodeJob
+    fields = ["status", "percent", "attempts", "worker", "created_at", "started_at", "finished_at", "error", "log"]
+    verbose_name_plural = "transcode jobs"
+
+    @admin.display(description="progress")
+    def percent(self, obj):
+        return f"{obj.progress:.0%}"
+
+    @admin.display(description="ffmpeg log tail")
+    def log(self, obj):
+        """Only failed attempts keep a log; it is what an operator needs to see why."""
+        if obj.status != Job.FAILED or not obj.log_tail:
+            return "—"
+        return format_html('<pre style="white-space:pre-wrap;max-width:60em;margin:0">{}</pre>', obj.log_tail)
+
+
+class VideoUploadForm(forms.Form):
+    """The admin's add form: a source file and the metadata the API's create takes."""
+
+    source = forms.FileField(help_text="The video file; it is probed and transcoded in the background.")
+    owner = forms.CharField(
+        required=False,
+        label="On behalf of",
+        help_text="Email or username of the owner. Leave empty to upload as yourself.",
+    )
+    title = forms.CharField(max_length=200, required=False, help_text="Defaults to the file name.")
+    description = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    category = forms.ModelChoiceField(Category.objects.all(), required=False)
+    tags = forms.CharField(required=False, help_text="Comma-separated.")
+    visibility = forms.ChoiceField(choices=Video.Visibility.choices, initial=Video.Visibility.PRIVATE)
+
+    def __init__(self, *args, staff, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.staff = staff
+
+    def clean_owner(self):
+        login = self.cleaned_data["owner"].strip()
+        if not login:
+            return self.staff
+        owner = user_by_login(login)
+        if owner is None or not owner.is_active:
+            raise forms.ValidationError("No active user with this email or username.")
+        return owner
+
+    def metadata(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "title": data["title"].strip() or data["source"].name.rsplit(".", 1)[0][:200] or "Untitled",
+            "description": data["description"],
+            "category": data["category"],
+            "tags": data["tags"].split(","),
+            "visibility": data["visibility"],
+        }
+
+
+class OwnerFilter(admin.RelatedOnlyFieldListFilter):
+    """Only people who have videos, by email (not every account on the site)."""
+
+    def field_choices(self, field, request, model_admin):
+        owners = Video.objects.order_by().values_list("owner", flat=True).distinct()
+        return [(user.pk, user.email) for user in field.related_model.objects.filter(pk__in=owners).order_by("email")]
+
+
+@admin.register(Video)
+class VideoAdmin(admin.ModelAdmin):
+    list_display = [
+        "poster",
+        "title",
+        "owner_email",
+        "status_with_progress",
+        "visibility",
+        "is_featured",
+        "length",
+        "view_count",
+        "created_at",
+    ]
+    list_display_links = ["poster", "title"]
+    list_filter = ["status", "visibility", "is_featured", "category", ("owner", OwnerFilter)]
+    list_select_related = ["owner", "category"]
+    search_fields = ["title", "owner__email"]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False  # one COUNT of a big table per page is enough
+    autocomplete_fields = ["tags"]
+    readonly_fields = [
+        "id",
+        "owner_email",
+        "poster_preview",
+        "status_with_progress",
+        "failure_reason",
+        "source_summary",
+        "length",
+        "dimensions",
+        "derived",
+        "published_at",
+        "view_count",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["title", "description", "category", "tags", "visibility", "is_featured"]}),
+        ("Poster", {"fields": ["poster_preview"]}),
+        ("State", {"fields": ["status_with_progress", "failure_reason", "published_at", "view_count"]}),
+        ("Source", {"fields": ["id", "owner_email", "source_summary", "length", "dimensions", "derived"]}),
+        ("Dates", {"fields": ["created_at", "updated_at"]}),
+    ]
+    inlines = [RenditionInline, TranscodeJobInline]
+    actions = ["delete_selected", "retranscode", "publish", "unpublish", "feature", "unfeature"]
+
+    def get_queryset(self, request):
+        return with_latest_job(super().get_queryset(request))
+
+    # --- columns and read-only fields -----------------------------------------------------------
+
+    def _poster_url(self, obj) -> str | None:
+        if obj.status != Status.READY or not obj.poster_key:
+            return None
+        return reverse("admin:videos_video_poster", args=[obj.pk])
+
+    @admin.display(description="")
+    def poster(self, obj):
+        url = self._poster_url(obj)
+        if url is None:
+            return "—"
+        style = "object-fit:contain;background:#000"
+        return format_html('<img src="{}" alt="" width="96" height="54" loading="lazy" style="{}">', url, style)
+
+    @admin.display(description="poster")
+    def poster_preview(self, obj):
+        url = self._poster_url(obj)
+        if url is None:
+            return "No poster yet: it comes with the first finished transcode."
+        return format_html('<img src="{}" alt="Poster of {}" style="max-width:480px;height:auto">', url, obj.title)
+
+    @admin.display(description="owner", ordering="owner__email")
+    def owner_email(self, obj):
+        url = reverse("admin:videos_video_changelist") + f"?owner__id__exact={obj.owner_id}"
+        return format_html('<a href="{}" title="Videos of this owner">{}</a>', url, obj.owner.email)
+
+    @admin.display(description="status", ordering="status")
+    def status_with_progress(self, obj):
+        """The video's status, and how far its newest transcode is while one is queued or running."""
+        status = obj.get_status_display()
+        job_status = getattr(obj, "job_status", None)
+        if job_status == Job.RUNNING:
+            return f"{status} (transcoding {obj.job_progress:.0%})"
+        if job_status == Job.QUEUED:
+            return f"{status} (transcode queued)"
+        return status
+
+    @admin.display(description="duration", ordering="duration")
+    def length(self, obj):
+        if obj.duration is None:
+            return "—"
+        minutes, seconds = divmod(round(obj.duration), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
+
+    @admin.display(description="size as displayed")
+    def dimensions(self, obj):
+        return f"{obj.width} x {obj.height}" if obj.width and obj.height else "—"
+
+    @admin.display(description="source")
+    def source_summary(self, obj):
+        if not obj.source_key:
+            return "No source yet."
+        info = obj.source_info or {}
+        codecs = " + ".join(filter(None, [info.get("video_codec"), info.get("audio_codec")])) or "not probed yet"
+        container = info.get("container", "")
+        size = filesizeformat(obj.source_size) if obj.source_size is not None else "size unknown"
+        return f"{codecs}{f' in {container}' if container else ''}, {size}"
+
+    @admin.display(description="HLS output")
+    def derived(self, obj):
+        return f"{filesizeformat(obj.derived_size)} under {obj.hls_prefix}" if obj.hls_prefix else "None yet."
+
+    def get_urls(self):
+        poster = path(
+            "<path:object_id>/poster/", self.admin_site.admin_view(self.poster_view), name="videos_video_poster"
+        )
+        return [poster, *super().get_urls()]
+
+    def poster_view(self, request, object_id):
+        """The poster for staff who may view the video: a redirect to its signed playback URL
+        (list thumbnails link here, so the list itself signs nothing)."""
+        video = self.get_object(request, object_id)
+        if video is None or not self.has_view_permission(request, video):
+            raise Http404
+        url = self._poster_url(video)
+        if url is None:
+            raise Http404
+        return redirect(
+            playback.poster_url(video=video, user=request.user, build_absolute_uri=request.build_absolute_uri)
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The change page adds an HLS preview player of the published ladder."""
+        extra_context = extra_context or {}
+        video = self.get_object(request, object_id)
+        if video is not None and video.status == Status.READY and video.master_key:
+            answer = playback.playback_answer(
+                video=video, user=request.user, build_absolute_uri=request.build_absolute_uri
+            )
+            extra_context["preview_url"] = answer["master_url"]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # --- writes through the services ----------------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        """Nothing here: `save_related` writes the changes with the tags, through `video_update`."""
+
+    def save_related(self, request, form, formsets, change):
+        for formset in formsets:  # the read-only inlines: nothing to save, but the change message reads them
+            self.save_formset(request, form, formset, change)
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE}
+        if "tags" in changes:
+            changes["tags"] = [tag.name for tag in changes["tags"]]
+        if changes:
+            services.video_update(video=form.instance, **changes)
+
+    def delete_model(self, request, obj):
+        services.video_delete(video=obj)
+
+    def delete_queryset(self, request, queryset):
+        """Django's "delete selected" (with its confirmation) ends here: each video through the service."""
+        for video in queryset:
+            services.video_delete(video=video)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Upload a source for yourself or for someone else, through the same services as the API."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = VideoUploadForm(request.POST or None, request.FILES or None, staff=request.user)
+        if request.method == "POST" and form.is_valid():
+            source = form.cleaned_data["source"]
+            try:
+                video = services.video_create_with_source(
+                    owner=form.cleaned_data["owner"], source=source, size=source.size, **form.metadata()
+                )
+            except ApplicationError as error:
+                for field, problems in (error.fields or {"source": [error.message]}).items():
+                    form.add_error(field if field in form.fields else None, problems)
+            else:
+                self.log_addition(request, video, [{"added": {}}])
+                self.message_user(
+                    request,
+                    f"Uploaded “{video.title}” for {video.owner.email}: it is probed and transcoded in the background.",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:videos_video_change", video.pk)
+        fieldsets = [
+            (None, {"fields": ["source", "owner"]}),
+            ("Details", {"fields": ["title", "description", "category", "tags", "visibility"]}),
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Upload a video",
+            "adminform": helpers.AdminForm(form, fieldsets, {}),
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),
+            "media": self.media + form.media,
+            "opts": self.model._meta,
+            "add": True,
+            "change": False,
+            "has_view_permission": self.has_view_permission(request),
+            "has_file_field": True,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/videos/video/upload_form.html", context)
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def _confirm(self, request, queryset, *, action: str, title: str, question: str):
+        videos = list(queryset.select_related("owner"))
+        items = [f"{video.title} ({video.owner.email}, {video.get_status_display().lower()})" for video in videos]
+        return confirmation_page(self, request, videos, action=action, title=title, question=question, items=items)
+
+    @admin.action(description="Re-transcode selected videos", permissions=["change"])
+    def retranscode(self, request, queryset):
+        if not confirmed(request):
+            return self._confirm(
+                request,
+                queryset,
+                action="retranscode",
+                title="Re-transcode videos",
+                question="Build these videos' HLS ladders again? The current ones play until the new ones are ready.",
+            )
+        queued, refused = 0, []
+        for video in queryset:
+            try:
+                transcode_queue(video=video)
+            except ApplicationError as error:
+                refused.append(f"“{video.title}”: {error.message}")
+                continue
+            queued += 1
+            self.log_change(request, video, "Queued a re-transcode.")
+        self.message_user(request, f"Queued a re-transcode of {_videos(queued)}.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Not queued: " + " ".join(refused), messages.WARNING)
+        return None
+
+    def _set(self, request, queryset, *, field: str, value, done: str, already: str) -> None:
+        """Applies one change through `video_update` to the videos that need it and says what happened."""
+        videos = list(queryset)
+        changing = [video for video in videos if getattr(video, field) != value]
+        for video in changing:
+            services.video_update(video=video, **{field: value})
+            self.log_change(request, video, f"{done.capitalize()}.")
+        unchanged = len(videos) - len(changing)
+        note = f"; {unchanged} {'was' if unchanged == 1 else 'were'} already {already}" if unchanged else ""
+        self.message_user(request, f"{done.capitalize()} {_videos(len(changing))}{note}.", messages.SUCCESS)
+
+    @admin.action(description="Publish selected videos (public)", permissions=["change"])
+    def publish(self, request, queryset):
+        if not confirmed(request):
+            return self._confirm(
+                request,
+                queryset,
+                action="publish",
+                title="Publish videos",
+                question="Make these videos public? Ready ones appear in the catalog at once, the rest when ready.",
+            )
+        self._set(
+            request, queryset, field="visibility", value=Video.Visibility.PUBLIC, done="published", already="public"
+        )
+        return None
+
+    @admin.action(description="Unpublish selected videos (private)", permissions=["change"])
+    def unpublish(self, request, queryset):
+        if not confirmed(request):
+            return self._confirm(
+                request,
+                queryset,
+                action="unpublish",
+                title="Unpublish videos",
+                question="Make these videos private? Only their owners and staff can watch them afterwards.",
+            )
+        self._set(
+            request, queryset, field="visibility", value=Video.Visibility.PRIVATE, done="unpublished", already="private"
+        )
+        return None
+
+    @admin.action(description="Mark selected videos as featured", permissions=["change"])
+    def feature(self, request, queryset):
+        if not confirmed(request):
+            return self._confirm(
+                request,
+                queryset,
+                action="feature",
+                title="Feature videos",
+                question="Mark these videos as featured (the catalog's `featured=true`)?",
+            )
+        self._set(request, queryset, field="is_featured", value=True, done="featured", already="featured")
+        return None
+
+    @admin.action(description="Remove selected videos from featured", permissions=["change"])
+    def unfeature(self, request, queryset):
+        if not confirmed(request):
+            return self._confirm(
+                request,
+                queryset,
+                action="unfeature",
+                title="Stop featuring videos",
+                question="Remove these videos from the featured ones?",
+            )
+        self._set(request, queryset, field="is_featured", value=False, done="unfeatured", already="not featured")
+        return None
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+
+    def save_model(self, request, obj, form, change):
+        """Tags are stored lowercased, as the API stores them, so one label is one tag."""
+        obj.name = obj.name.strip().lower()
+        super().save_model(request, obj, form, change)

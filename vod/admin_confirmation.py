@@ -1,0 +1,25 @@
+"""The confirmation step shared by admin actions that change or delete what staff cannot undo."""
+
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
+
+
+def confirmed(request) -> bool:
+    """True on the second step, when the confirmation page posted the selection back."""
+    return request.POST.get("confirm") == "yes"
+
+
+def confirmation_page(modeladmin, request, queryset, *, action: str, title: str, question: str, items):
+    """The first step of an action; the page posts the same selection back with `confirm`."""
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "question": question,
+        "items": items,
+        "queryset": queryset,
+        "action": action,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "opts": modeladmin.model._meta,
+        "media": modeladmin.media,
+    }
+    return TemplateResponse(request, "admin/action_confirmation.html", context)
