@@ -6,12 +6,13 @@ and neither an email's context (it can hold a code) nor a session's token ids ar
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.db.models.functions import Now
 from django.template.defaultfilters import pluralize
 
 from accounts.models import OutboundEmail, User
-from accounts.services import user_deactivate, user_unlock, verification_resend
+from accounts.services import password_set_by_staff, user_deactivate, user_unlock, verification_resend
 from sessions_app.admin import SESSION_FIELDS
 from sessions_app.models import DeviceSession
 from sessions_app.services import sessions_revoke_for_user
@@ -56,6 +57,14 @@ class DeviceSessionInline(admin.TabularInline):
         return False
 
 
+class StaffPasswordForm(AdminPasswordChangeForm):
+    """The admin's "change password" ends the user's sessions too, like the API's change and reset."""
+
+    def save(self, commit=True):
+        password_set_by_staff(user=self.user, save_password=lambda: super(StaffPasswordForm, self).save(commit))
+        return self.user
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ["email", "username", "is_verified", "is_active", "is_staff", "locked", "created_at"]
@@ -73,6 +82,7 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"classes": ["wide"], "fields": ["email", "username", "usable_password", "password1", "password2"]}),
     ]
     inlines = [DeviceSessionInline]
+    change_password_form = StaffPasswordForm
     actions = ["unlock_sign_in", "resend_verification", "revoke_all_sessions"]
 
     def get_queryset(self, request):

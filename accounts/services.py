@@ -263,6 +263,15 @@ def user_create_by_staff(*, email: str, username: str, password: str, is_staff: 
         raise InvalidInput({"email": ["An account with this email or username exists."]}) from None
 
 
+def password_set_by_staff(*, user: User, save_password) -> None:
+    """Staff set or removed a user's password in the admin (`save_password` is Django's form save,
+    which stores the hash): as with a reset, every session ends and the user is told."""
+    with transaction.atomic():
+        save_password()
+        sessions_revoke_for_user(user=user, reason=Reason.STAFF)
+        queue_email(to=user.email, template="password_changed", context={"name": user.get_full_name()})
+
+
 @transaction.atomic
 def user_deactivate(*, user: User) -> User:
     """Disables sign-in and ends every session at once."""

@@ -278,3 +278,37 @@ def test_deactivating_in_the_change_form_ends_the_users_sessions(staff):
     session.refresh_from_db()
     assert not user.is_active
     assert session.revoke_reason == Reason.ACCOUNT_DISABLED
+
+
+@pytest.mark.parametrize("usable", [True, False])
+def test_a_password_set_by_staff_ends_the_users_sessions_and_tells_them(
+    staff, usable, django_capture_on_commit_callbacks
+):
+    # given a user signed in on a device
+    user = UserFactory()
+    client = signed_in_client(user)
+    assert client.get("/api/v1/users/me").status_code == 200
+    form = {"password1": "a-brand-new-passphrase-42", "password2": "a-brand-new-passphrase-42"}
+    form.update({"usable_password": "true"} if usable else {"usable_password": "false", "unset-password": "1"})
+
+    # when staff set a new password (or disable password sign-in) in the admin
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff.post(reverse("admin:auth_user_password_change", args=[user.pk]), form)
+
+    # then the password is what staff chose, the session is over, and the user gets an email
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("a-brand-new-passphrase-42") is usable and user.has_usable_password() is usable
+    assert DeviceSession.objects.get(user=user).revoke_reason == Reason.STAFF
+    assert client.get("/api/v1/users/me").status_code == 401
+    assert OutboundEmail.objects.filter(to=user.email, template="password_changed").exists()
+
+
+def test_a_refused_staff_password_changes_nothing(staff):
+    user = UserFactory()
+    session = session_start(user=user, user_agent="Firefox").session
+    form = {"password1": "short", "password2": "other", "usable_password": "true"}
+    response = staff.post(reverse("admin:auth_user_password_change", args=[user.pk]), form)
+    assert response.status_code == 200 and response.context["form"].errors
+    session.refresh_from_db()
+    assert session.revoked_at is None and not OutboundEmail.objects.filter(to=user.email).exists()
