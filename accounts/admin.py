@@ -17,6 +17,7 @@ from sessions_app.admin import SESSION_FIELDS
 from sessions_app.models import DeviceSession
 from sessions_app.services import sessions_revoke_for_user
 from vod.admin_confirmation import confirmation_page, confirmed
+from vod.admin_inlines import ReadOnlyInline
 
 
 def _users(count: int) -> str:
@@ -36,25 +37,12 @@ class LockedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class DeviceSessionInline(admin.TabularInline):
+class DeviceSessionInline(ReadOnlyInline):
     """The user's sessions, to read; ending them is the "Revoke all sessions" action."""
 
     model = DeviceSession
     fields = SESSION_FIELDS
-    readonly_fields = SESSION_FIELDS
-    extra = 0
-    max_num = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class StaffPasswordForm(AdminPasswordChangeForm):

@@ -23,6 +23,7 @@ from videos.models import Category, Rendition, Tag, TranscodeJob, Video
 from videos.selectors import with_latest_job
 from videos.transcode_jobs import transcode_queue
 from vod.admin_confirmation import confirmation_page, confirmed
+from vod.admin_inlines import ReadOnlyInline
 from vod.exceptions import ApplicationError
 
 Status = Video.Status
@@ -32,26 +33,6 @@ EDITABLE = ["title", "description", "category", "tags", "visibility", "is_featur
 
 def _videos(count: int) -> str:
     return f"{count} video{pluralize(count)}"
-
-
-class ReadOnlyInline(admin.TabularInline):
-    """Rows the pipeline writes; staff read them here and never edit them."""
-
-    extra = 0
-    max_num = 0
-    can_delete = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RenditionInline(ReadOnlyInline):
@@ -117,6 +98,28 @@ class VideoUploadForm(forms.Form):
             "tags": data["tags"].split(","),
             "visibility": data["visibility"],
         }
+
+
+def _field_action(name: str, field: str, value, *, description: str, question: str, done: str, already: str):
+    """An admin action that asks first, then sets one field through `video_update` on the selected
+    videos that need it, and says how many changed and how many already had the value."""
+
+    @admin.action(description=description, permissions=["change"])
+    def action(modeladmin, request, queryset):
+        if not confirmed(request):
+            return modeladmin.confirm(request, queryset, action=name, title=description, question=question)
+        videos = list(queryset)
+        changing = [video for video in videos if getattr(video, field) != value]
+        for video in changing:
+            services.video_update(video=video, **{field: value})
+            modeladmin.log_change(request, video, f"{done.capitalize()}.")
+        unchanged = len(videos) - len(changing)
+        note = f"; {unchanged} {'was' if unchanged == 1 else 'were'} already {already}" if unchanged else ""
+        modeladmin.message_user(request, f"{done.capitalize()} {_videos(len(changing))}{note}.", messages.SUCCESS)
+        return None
+
+    action.__name__ = name
+    return action
 
 
 class OwnerFilter(admin.RelatedOnlyFieldListFilter):
@@ -336,7 +339,7 @@ class VideoAdmin(admin.ModelAdmin):
 
     # --- actions --------------------------------------------------------------------------------
 
-    def _confirm(self, request, queryset, *, action: str, title: str, question: str):
+    def confirm(self, request, queryset, *, action: str, title: str, question: str):
         videos = list(queryset.select_related("owner"))
         items = [f"{video.title} ({video.owner.email}, {video.get_status_display().lower()})" for video in videos]
         return confirmation_page(self, request, videos, action=action, title=title, question=question, items=items)
@@ -344,7 +347,7 @@ class VideoAdmin(admin.ModelAdmin):
     @admin.action(description="Re-transcode selected videos", permissions=["change"])
     def retranscode(self, request, queryset):
         if not confirmed(request):
-            return self._confirm(
+            return self.confirm(
                 request,
                 queryset,
                 action="retranscode",
@@ -365,72 +368,42 @@ class VideoAdmin(admin.ModelAdmin):
             self.message_user(request, "Not queued: " + " ".join(refused), messages.WARNING)
         return None
 
-    def _set(self, request, queryset, *, field: str, value, done: str, already: str) -> None:
-        """Applies one change through `video_update` to the videos that need it and says what happened."""
-        videos = list(queryset)
-        changing = [video for video in videos if getattr(video, field) != value]
-        for video in changing:
-            services.video_update(video=video, **{field: value})
-            self.log_change(request, video, f"{done.capitalize()}.")
-        unchanged = len(videos) - len(changing)
-        note = f"; {unchanged} {'was' if unchanged == 1 else 'were'} already {already}" if unchanged else ""
-        self.message_user(request, f"{done.capitalize()} {_videos(len(changing))}{note}.", messages.SUCCESS)
-
-    @admin.action(description="Publish selected videos (public)", permissions=["change"])
-    def publish(self, request, queryset):
-        if not confirmed(request):
-            return self._confirm(
-                request,
-                queryset,
-                action="publish",
-                title="Publish videos",
-                question="Make these videos public? Ready ones appear in the catalog at once, the rest when ready.",
-            )
-        self._set(
-            request, queryset, field="visibility", value=Video.Visibility.PUBLIC, done="published", already="public"
-        )
-        return None
-
-    @admin.action(description="Unpublish selected videos (private)", permissions=["change"])
-    def unpublish(self, request, queryset):
-        if not confirmed(request):
-            return self._confirm(
-                request,
-                queryset,
-                action="unpublish",
-                title="Unpublish videos",
-                question="Make these videos private? Only their owners and staff can watch them afterwards.",
-            )
-        self._set(
-            request, queryset, field="visibility", value=Video.Visibility.PRIVATE, done="unpublished", already="private"
-        )
-        return None
-
-    @admin.action(description="Mark selected videos as featured", permissions=["change"])
-    def feature(self, request, queryset):
-        if not confirmed(request):
-            return self._confirm(
-                request,
-                queryset,
-                action="feature",
-                title="Feature videos",
-                question="Mark these videos as featured (the catalog's `featured=true`)?",
-            )
-        self._set(request, queryset, field="is_featured", value=True, done="featured", already="featured")
-        return None
-
-    @admin.action(description="Remove selected videos from featured", permissions=["change"])
-    def unfeature(self, request, queryset):
-        if not confirmed(request):
-            return self._confirm(
-                request,
-                queryset,
-                action="unfeature",
-                title="Stop featuring videos",
-                question="Remove these videos from the featured ones?",
-            )
-        self._set(request, queryset, field="is_featured", value=False, done="unfeatured", already="not featured")
-        return None
+    publish = _field_action(
+        "publish",
+        "visibility",
+        Video.Visibility.PUBLIC,
+        description="Publish selected videos (public)",
+        question="Make these videos public? Ready ones appear in the catalog at once, the rest when ready.",
+        done="published",
+        already="public",
+    )
+    unpublish = _field_action(
+        "unpublish",
+        "visibility",
+        Video.Visibility.PRIVATE,
+        description="Unpublish selected videos (private)",
+        question="Make these videos private? Only their owners and staff can watch them afterwards.",
+        done="unpublished",
+        already="private",
+    )
+    feature = _field_action(
+        "feature",
+        "is_featured",
+        True,
+        description="Mark selected videos as featured",
+        question="Mark these videos as featured (the catalog's `featured=true`)?",
+        done="featured",
+        already="featured",
+    )
+    unfeature = _field_action(
+        "unfeature",
+        "is_featured",
+        False,
+        description="Remove selected videos from featured",
+        question="Remove these videos from the featured ones?",
+        done="unfeatured",
+        already="not featured",
+    )
 
 
 @admin.register(Category)
