@@ -21,11 +21,8 @@ class CatalogFilter(StrictFilterSet):
     owner = django_filters.CharFilter(field_name="owner__username", lookup_expr="iexact", help_text="A username.")
     duration_min = django_filters.NumberFilter(field_name="duration", lookup_expr="gte", help_text="Seconds.")
     duration_max = django_filters.NumberFilter(field_name="duration", lookup_expr="lte", help_text="Seconds.")
-    featured = django_filters.TypedChoiceFilter(
-        field_name="is_featured",
-        choices=[("true", "true"), ("false", "false")],
-        coerce=lambda value: value == "true",
-        help_text="Picked by staff: `true` or `false`.",
+    featured = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], method="filter_featured", help_text="Picked by staff."
     )
     published_after = UTCDateTimeFilter(field_name="published_at", lookup_expr="gte")
     published_before = UTCDateTimeFilter(field_name="published_at", lookup_expr="lt")
@@ -33,6 +30,9 @@ class CatalogFilter(StrictFilterSet):
     class Meta:
         model = Video
         fields = []
+
+    def filter_featured(self, queryset, name, value):
+        return queryset.filter(is_featured=value == "true")
 
     def filter_tag(self, queryset, name, value):
         return queryset.filter(tags__name=value.strip().lower())
