@@ -3,20 +3,36 @@
 from rest_framework import serializers
 
 
+def _raw_problem(field, value) -> str | None:
+    """What the schema refuses in a raw value that DRF would otherwise accept after coercion."""
+    if isinstance(field, serializers.CharField):
+        if not isinstance(value, str):
+            return serializers.CharField.default_error_messages["invalid"]
+        # DRF trims before checking the length; the schema's maxLength is about what was sent.
+        if field.max_length is not None and len(value) > field.max_length:
+            return f"Ensure this field has no more than {field.max_length} characters."
+    if isinstance(field, serializers.ListField) and isinstance(value, list):
+        return next(filter(None, (_raw_problem(field.child, item) for item in value if item is not None)), None)
+    if isinstance(field, serializers.RelatedField) and value == "":
+        # DRF reads "" as null for relations; the schema says a non-empty string or null.
+        return "This field may not be blank; send null for none."
+    return None
+
+
 class InputSerializer(serializers.Serializer):
-    """Request-body validation that takes text fields only as JSON strings: DRF would quietly turn
-    `0` or `1.5` into "0" and "1.5", which the schema (type: string) says we refuse."""
+    """Request-body validation held to the schema: text fields take JSON strings only (DRF would
+    quietly turn `0` or `1.5` into "0" and "1.5"), lengths count what was sent (DRF trims first),
+    and a relation is a value or null, never ""."""
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
             errors = {
-                name: [serializers.CharField.default_error_messages["invalid"]]
+                name: [problem]
                 for name, field in self.fields.items()
-                if isinstance(field, serializers.CharField)
-                and not field.read_only
+                if not field.read_only
                 and name in data
                 and data[name] is not None
-                and not isinstance(data[name], str)
+                and (problem := _raw_problem(field, data[name]))
             }
             if errors:
                 raise serializers.ValidationError(errors)

@@ -275,6 +275,7 @@ def test_the_poster_link_redirects_staff_to_a_signed_url_and_404s_without_a_post
             r"http://testserver/api/v1/playback/.+/poster\.jpg$", response.url
         )
     assert staff.get(reverse("admin:videos_video_poster", args=[draft.pk])).status_code == 404
+    assert staff.get(reverse("admin:videos_video_poster", args=["not-a-uuid"])).status_code == 404
     assert (
         admin_client(UserFactory(is_staff=True)).get(reverse("admin:videos_video_poster", args=[ready.pk])).status_code
         == 404

@@ -697,6 +697,10 @@ def test_create_with_category_and_visibility(auth_client):
         ({"title": "Trip", "tags": ["x" * 41]}, "tags"),
         ({"title": "Trip", "tags": "hiking"}, "tags"),
         ({"title": "Trip", "description": "x" * 5001}, "description"),
+        # held to the schema as sent: lengths before trimming, no "" for a relation
+        ({"title": "x" * 200 + " "}, "title"),
+        ({"title": "Trip", "tags": ["x" * 40 + "\t"]}, "tags"),
+        ({"title": "Trip", "category": ""}, "category"),
     ],
 )
 def test_create_refuses_invalid_metadata(auth_client, payload, field):
