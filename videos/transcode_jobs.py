@@ -13,7 +13,6 @@ import re
 import socket
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from boto3.s3.transfer import TransferConfig
@@ -31,7 +30,6 @@ from videos.probing import NotPlayableMedia, probe
 from vod.exceptions import ConflictError
 
 logger = logging.getLogger(__name__)
-UPLOAD_THREADS = 8  # outputs stored at once
 Job = TranscodeJob.Status
 
 
@@ -174,21 +172,16 @@ def _fetch_source(video: Video, path: Path, beat: Heartbeat) -> Path:
 
 
 def _upload(out: Path, job: TranscodeJob, beat: Heartbeat) -> int:
-    """Copies every output under the attempt's prefix, several at a time (the files are many and
-    small, so round trips dominate); returns the bytes stored. Heartbeats stay on this thread,
-    whose database connection they use."""
-    files = [path for path in sorted(out.rglob("*")) if path.is_file() and path.name != "ffmpeg.log"]
-
-    def store(path: Path) -> int:
+    """Copies every output under the attempt's prefix, one after another (uploading 4 or 8 at a
+    time measured no faster against moto on 2 cores, 8 clearly slower); returns the bytes stored."""
+    total = 0
+    for path in sorted(out.rglob("*")):
+        if path.is_dir() or path.name == "ffmpeg.log":
+            continue
         with open(path, "rb") as handle:
             storage.save_exactly(job.output_prefix + path.relative_to(out).as_posix(), File(handle))
-        return path.stat().st_size
-
-    total = 0
-    with ThreadPoolExecutor(max_workers=UPLOAD_THREADS) as pool:
-        for done in as_completed([pool.submit(store, path) for path in files]):
-            total += done.result()
-            beat(0.95)
+        total += path.stat().st_size
+        beat(0.95)
     return total
 
 
