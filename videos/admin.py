@@ -100,6 +100,20 @@ class VideoUploadForm(forms.Form):
         }
 
 
+class VideoChangeForm(forms.ModelForm):
+    """The change form; what `video_update` would refuse is refused here first, on the form."""
+
+    class Meta:
+        model = Video
+        fields = EDITABLE
+
+    def clean_tags(self):
+        tags = self.cleaned_data["tags"]
+        if len(tags) > services.MAX_TAGS:
+            raise forms.ValidationError(f"At most {services.MAX_TAGS} tags.")
+        return tags
+
+
 def _field_action(name: str, field: str, value, *, description: str, question: str, done: str, already: str):
     """An admin action that asks first, then sets one field through `video_update` on the selected
     videos that need it, and says how many changed and how many already had the value."""
@@ -132,6 +146,7 @@ class OwnerFilter(admin.RelatedOnlyFieldListFilter):
 
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
+    form = VideoChangeForm
     list_display = [
         "poster",
         "title",
@@ -413,12 +428,18 @@ class CategoryAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
+class TagForm(forms.ModelForm):
+    class Meta:
+        model = Tag
+        fields = ["name"]
+
+    def clean_name(self):
+        """Lowercased as the API stores tags, before the uniqueness check: "Cats" is "cats"."""
+        return self.cleaned_data["name"].strip().lower()
+
+
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
+    form = TagForm
     list_display = ["name", "created_at"]
     search_fields = ["name"]
-
-    def save_model(self, request, obj, form, change):
-        """Tags are stored lowercased, as the API stores them, so one label is one tag."""
-        obj.name = obj.name.strip().lower()
-        super().save_model(request, obj, form, change)

@@ -22,6 +22,12 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:videos_video_changelist")
 ADD = reverse("admin:videos_video_add")
 Status, Visibility, Job = Video.Status, Video.Visibility, TranscodeJob.Status
+# the management forms of the read-only inlines, which a change form posts back
+NO_INLINE_FORMS = {
+    f"{inline}-{count}": "0"
+    for inline in ("renditions", "transcode_jobs")
+    for count in ("TOTAL_FORMS", "INITIAL_FORMS")
+}
 
 
 def admin_client(user) -> Client:
@@ -228,17 +234,29 @@ def test_edits_go_through_the_service_so_tags_are_normalised_and_search_follows(
         "category": "",
         "tags": [fresh.pk],
         "visibility": "public",
-        **{
-            f"{inline}-{count}": "0"
-            for inline in ("renditions", "transcode_jobs")
-            for count in ("TOTAL_FORMS", "INITIAL_FORMS")
-        },
+        **NO_INLINE_FORMS,
     }
     response = staff.post(reverse("admin:videos_video_change", args=[video.pk]), data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     video.refresh_from_db()
     assert video.title == "Zanzibar sunsets" and list(video.tags.values_list("name", flat=True)) == ["fresh"]
     assert list(selectors.catalog_search(query="zanzibar")) == [video]
+
+
+def test_an_edit_with_too_many_tags_is_refused_on_the_form_and_changes_nothing(staff):
+    video = VideoFactory(title="Kept", tags=["one"])
+    tags = [Tag.objects.create(name=f"t{n}").pk for n in range(21)]
+    data = {
+        "title": "Changed",
+        "tags": tags,
+        "visibility": "public",
+        **NO_INLINE_FORMS,
+    }
+    response = staff.post(reverse("admin:videos_video_change", args=[video.pk]), data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["tags"] == ["At most 20 tags."]
+    video.refresh_from_db()
+    assert video.title == "Kept" and list(video.tags.values_list("name", flat=True)) == ["one"]
 
 
 def test_the_change_page_shows_source_renditions_failed_jobs_and_a_preview_of_a_ready_video(staff):
@@ -370,6 +388,9 @@ def test_category_slugs_are_prepopulated_and_tags_are_stored_lowercased(staff):
     assert "prepopulate_init.js" in page and "&quot;#id_slug&quot;" in page and "&quot;#id_name&quot;" in page
     response = staff.post(reverse("admin:videos_tag_add"), {"name": "  Cats "})
     assert response.status_code == 302 and list(Tag.objects.values_list("name", flat=True)) == ["cats"]
+    again = staff.post(reverse("admin:videos_tag_add"), {"name": "CATS"})
+    assert again.status_code == 200 and "already exists" in str(again.context["adminform"].form.errors["name"])
+    assert Tag.objects.count() == 1
 
 
 def test_a_content_editor_manages_videos_but_gets_403_on_users_and_sessions(editor):
