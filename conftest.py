@@ -61,7 +61,7 @@ def auth_client(user):
 
 @pytest.fixture
 def staff_client(db):
-    return signed_in_client(UserFactory(is_staff=True))
+    return signed_in_client(UserFactory(is_staff=True, is_superuser=True))
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from accounts import selectors, services
@@ -30,6 +30,7 @@ from sessions_app.serializers import RefreshInputSerializer, TokenPairSerializer
 from sessions_app.services import SignIn, session_refresh, session_revoke, sessions_revoke_for_user
 from sessions_app.views import current_session_id
 from vod.client_ip import client_ip
+from vod.permissions import StaffModelPermissions
 from vod.throttling import AccountThrottle, IPThrottle
 from vod.viewsets import UUIDLookupMixin
 
@@ -200,9 +201,15 @@ class AuthViewSet(viewsets.GenericViewSet):
 
 
 class UserViewSet(UUIDLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """`users/me` for everyone signed in; the rest of `users/` for staff."""
+    """`users/me` for everyone signed in; the rest of `users/` for staff with the user permissions."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [StaffModelPermissions]
+    staff_permissions = {
+        "list": "accounts.view_user",
+        "retrieve": "accounts.view_user",
+        "create": "accounts.add_user",
+        "deactivate": "accounts.change_user",
+    }
     serializer_class = StaffUserSerializer
 
     def get_queryset(self):

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from videos.models import TranscodeJob, Upload, Video
 from vod.exceptions import NotFoundError
+from vod.permissions import staff_may
 
 
 def _with_relations(videos: QuerySet[Video]) -> QuerySet[Video]:
@@ -35,12 +36,13 @@ def catalog_search(*, query: str = "") -> QuerySet[Video]:
 
 
 def video_visible_to(*, video_id, user) -> Video:
-    """A video the caller may watch: public or unlisted once ready; private only for owner and staff.
+    """A video the caller may watch: public or unlisted once ready; private only for the owner and
+    staff who may view videos.
     Anything else is "not found", never "forbidden", so private videos are not revealed."""
     video = _with_relations(Video.objects.filter(pk=video_id)).first()
     if video is None:
         raise NotFoundError()
-    if user is not None and (user.is_staff or video.owner_id == user.pk):
+    if user is not None and (video.owner_id == user.pk or staff_may(user, "videos.view_video")):
         return video
     if video.status == Video.Status.READY and video.visibility != Video.Visibility.PRIVATE:
         return video
@@ -48,9 +50,9 @@ def video_visible_to(*, video_id, user) -> Video:
 
 
 def video_managed_by(*, video_id, user, lock: bool = False) -> Video:
-    """A video the caller may change (owner or staff); others get "not found"."""
+    """A video the caller may change (owner, or staff who may change videos); others get "not found"."""
     videos = Video.objects.filter(pk=video_id)
-    if not user.is_staff:
+    if not staff_may(user, "videos.change_video"):
         videos = videos.filter(owner=user)
     if lock:
         videos = videos.select_for_update(of=("self",))
@@ -73,7 +75,7 @@ def videos_of_owner(*, owner) -> QuerySet[Video]:
 
 def upload_managed_by(*, upload_id, user, lock: bool = False) -> Upload:
     uploads = Upload.objects.select_related("video").filter(pk=upload_id)
-    if not user.is_staff:
+    if not staff_may(user, "videos.change_video"):
         uploads = uploads.filter(video__owner=user)
     if lock:
         uploads = uploads.select_for_update(of=("self",))

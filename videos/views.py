@@ -34,6 +34,7 @@ from vod.client_ip import client_ip
 from vod.idempotency import HEADER as IDEMPOTENCY_HEADER
 from vod.idempotency import idempotent
 from vod.pagination import CursorPage
+from vod.permissions import staff_may
 from vod.viewsets import UUIDLookupMixin
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -120,7 +121,7 @@ class VideoViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
     def retrieve(self, request, pk=None):
         video = selectors.video_visible_to(video_id=pk, user=request.user)
         user = request.user
-        manages = user is not None and (user.is_staff or video.owner_id == user.pk)
+        manages = user is not None and (video.owner_id == user.pk or staff_may(user, "videos.change_video"))
         return Response((MyVideoSerializer if manages else VideoSerializer)(video).data)
 
     @extend_schema(

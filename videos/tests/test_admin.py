@@ -10,12 +10,14 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.tests.factories import UserFactory
 from videos import selectors
 from videos.models import Category, Rendition, Tag, TranscodeJob, Video
 from videos.roles import CONTENT_EDITORS
 from videos.tests.conftest import stored_keys
 from videos.tests.factories import CategoryFactory, DraftVideoFactory, VideoFactory
+from vod.testing.clients import signed_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -429,3 +431,33 @@ def test_the_admin_index_shows_videos_by_status_jobs_and_storage(staff):
     page = staff.get(reverse("admin:index")).content.decode()
     assert 'id="video-dashboard"' in page and "1.4\xa0MB" in page
     assert admin_client(UserFactory(is_staff=True)).get(reverse("admin:index")).content.count(b"video-dashboard") == 0
+
+
+def test_the_api_follows_the_same_permissions_as_the_admin():
+    """A content editor manages anyone's video through the API but not users; staff without
+    permissions have no staff powers at all (private videos stay "not found")."""
+    editor_user = UserFactory(is_staff=True)
+    editor_user.groups.add(Group.objects.get(name=CONTENT_EDITORS))
+    editor, clerk = signed_in_client(editor_user), signed_in_client(UserFactory(is_staff=True))
+    video = DraftVideoFactory(title="Private draft")
+    url = f"/api/v1/videos/{video.pk}"
+
+    assert clerk.get(url).status_code == 404
+    assert clerk.patch(url, {"title": "Taken over"}, format="json").status_code == 404
+    assert editor.get(url).status_code == 200
+    assert editor.patch(url, {"title": "Edited by staff"}, format="json").status_code == 200
+    assert Video.objects.get(pk=video.pk).title == "Edited by staff"
+
+    for client in (editor, clerk):
+        assert client.get("/api/v1/users").status_code == 403
+        assert (
+            client.post(
+                "/api/v1/users",
+                {"email": "sneaky@example.com", "username": "sneaky", "password": "x" * 20},
+                format="json",
+            ).status_code
+            == 403
+        )
+        assert client.post(f"/api/v1/users/{video.owner_id}/deactivate").status_code == 403
+    assert Video.objects.get(pk=video.pk).owner.is_active
+    assert not User.objects.filter(email="sneaky@example.com").exists()

@@ -506,7 +506,7 @@ def test_detail_visibility(visibility, status, who_sees_it):
         "anonymous": APIClient(),
         "stranger": signed_in_client(UserFactory()),
         "owner": signed_in_client(owner),
-        "staff": signed_in_client(UserFactory(is_staff=True)),
+        "staff": signed_in_client(UserFactory(is_staff=True, is_superuser=True)),
     }
 
     for name, client in viewers.items():
@@ -1064,7 +1064,7 @@ def test_the_detail_costs_the_same_queries_with_0_or_5_tags(viewer):
     client = {
         "anonymous": APIClient,
         "owner": lambda: signed_in_client(owner),
-        "staff": lambda: signed_in_client(UserFactory(is_staff=True)),
+        "staff": lambda: signed_in_client(UserFactory(is_staff=True, is_superuser=True)),
     }[viewer]()
     client.get(f"{VIDEOS}/{bare.pk}")  # warms the session cache of signed-in clients
 

@@ -1,0 +1,18 @@
+"""Staff powers in the API follow Django's model permissions, as the admin does: a member of
+"Content editors" manages every video but cannot list or change users. Superusers hold every
+permission; a user without `is_staff` never has staff powers (and costs no permission query)."""
+
+from rest_framework.permissions import BasePermission
+
+
+def staff_may(user, permission: str) -> bool:
+    """True for active staff who hold `permission` ("app_label.codename")."""
+    return bool(user and user.is_authenticated and user.is_active and user.is_staff and user.has_perm(permission))
+
+
+class StaffModelPermissions(BasePermission):
+    """Staff holding the permission the view names for the action (`staff_permissions`)."""
+
+    def has_permission(self, request, view):
+        permission = view.staff_permissions.get(view.action)
+        return permission is not None and staff_may(request.user, permission)
