@@ -96,7 +96,9 @@ def video_update(*, video: Video, **changes) -> Video:
     for field, value in changes.items():
         setattr(video, field, value)
     _publish_if_due(video)
-    video.save()
+    # Only what changed: the caller's copy may be older than the row (a worker publishing a new
+    # version, a view counted), and those columns must not be written back.
+    video.save(update_fields=[*changes, "published_at", "updated_at"])
     if tags is not None:
         _set_tags(video, tags)
     _refresh_search_vector(video)
@@ -198,10 +200,14 @@ def source_upload(*, video: Video, stream, content_length: int | None, enqueue_p
 
 def video_create_with_source(*, owner, source, size: int, enqueue_probe: bool = True, **metadata) -> Video:
     """A new video and its source in one step (the admin's upload form, `manage.py import_video`):
-    when the source is refused (size, quota), no video is left behind."""
-    with transaction.atomic():
-        video = video_create(owner=owner, **metadata)
+    when the source is refused (size, quota), no video is left behind. The copy to storage runs
+    outside any transaction (it can take minutes), so the draft exists meanwhile."""
+    video = video_create(owner=owner, **metadata)
+    try:
         return source_upload(video=video, stream=source, content_length=size, enqueue_probe=enqueue_probe)
+    except BaseException:
+        Video.objects.filter(pk=video.pk).delete()  # nothing was stored: source_upload cleaned up
+        raise
 
 
 # --- resumable uploads ----------------------------------------------------------------------------

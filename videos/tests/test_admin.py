@@ -6,13 +6,14 @@ import re
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from videos import selectors
+from videos import selectors, services
 from videos.models import Category, Rendition, Tag, TranscodeJob, Video
 from videos.roles import CONTENT_EDITORS
 from videos.tests.conftest import stored_keys
@@ -461,3 +462,15 @@ def test_the_api_follows_the_same_permissions_as_the_admin():
         assert client.post(f"/api/v1/users/{video.owner_id}/deactivate").status_code == 403
     assert Video.objects.get(pk=video.pk).owner.is_active
     assert not User.objects.filter(email="sneaky@example.com").exists()
+
+
+def test_an_edit_writes_only_what_changed_so_a_stale_copy_loses_nothing():
+    """Admin actions and forms hand `video_update` a copy read a moment earlier; a worker may have
+    published a new version or a view been counted since: those columns must survive."""
+    video = VideoFactory(title="Old", hls_prefix="videos/x/hls/v1/", view_count=1)
+    stale = Video.objects.get(pk=video.pk)
+    Video.objects.filter(pk=video.pk).update(hls_prefix="videos/x/hls/v2/", view_count=F("view_count") + 1)
+    services.video_update(video=stale, title="New", is_featured=True, tags=["fresh"])
+    video.refresh_from_db()
+    assert (video.title, video.is_featured, video.hls_prefix, video.view_count) == ("New", True, "videos/x/hls/v2/", 2)
+    assert list(video.tags.values_list("name", flat=True)) == ["fresh"]
