@@ -2,10 +2,16 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
 
 from accounts.models import User
+from accounts.password_validation import MAX_PASSWORD_LENGTH
 from sessions_app.serializers import SessionSerializer, TokenPairSerializer
 from vod.serializers import InputSerializer
 
-PASSWORD = {"max_length": 256, "trim_whitespace": False, "write_only": True, "style": {"input_type": "password"}}
+PASSWORD = {
+    "max_length": MAX_PASSWORD_LENGTH,
+    "trim_whitespace": False,
+    "write_only": True,
+    "style": {"input_type": "password"},
+}
 
 
 def _username(**kwargs):

@@ -115,6 +115,7 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.password_validation.MaximumLengthValidator"},  # what sign-in accepts
 ]
 
 # --- i18n, static, media --------------------------------------------------------------------

@@ -312,3 +312,14 @@ def test_a_refused_staff_password_changes_nothing(staff):
     assert response.status_code == 200 and response.context["form"].errors
     session.refresh_from_db()
     assert session.revoked_at is None and not OutboundEmail.objects.filter(to=user.email).exists()
+
+
+def test_staff_cannot_set_a_password_the_api_sign_in_would_refuse(staff):
+    user = UserFactory()
+    long = "a-long-passphrase-" + "x" * 300
+    form = {"password1": long, "password2": long, "usable_password": "true"}
+    response = staff.post(reverse("admin:auth_user_password_change", args=[user.pk]), form)
+    assert response.status_code == 200
+    assert "at most 256 characters" in str(response.context["form"].errors)
+    user.refresh_from_db()
+    assert not user.check_password(long)
