@@ -378,7 +378,8 @@ class VideoAdmin(admin.ModelAdmin):
                 continue
             queued += 1
             self.log_change(request, video, "Queued a re-transcode.")
-        self.message_user(request, f"Queued a re-transcode of {_videos(queued)}.", messages.SUCCESS)
+        if queued or not refused:
+            self.message_user(request, f"Queued a re-transcode of {_videos(queued)}.", messages.SUCCESS)
         if refused:
             self.message_user(request, "Not queued: " + " ".join(refused), messages.WARNING)
         return None
@@ -421,8 +422,27 @@ class VideoAdmin(admin.ModelAdmin):
     )
 
 
+class CategoryForm(forms.ModelForm):
+    class Meta:
+        model = Category
+        fields = ["name", "slug"]
+
+    def clean_slug(self):
+        """Lowercase before the uniqueness check, so "Music" cannot sit beside "music" (the API's
+        `?category=` names a slug)."""
+        return self.cleaned_data["slug"].lower()
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        taken = Category.objects.filter(name__iexact=name).exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError("A category with this name exists (names ignore case).")
+        return name
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
+    form = CategoryForm
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}

@@ -314,6 +314,8 @@ def test_retranscode_asks_first_then_queues_through_the_service_and_says_what_wa
     asked = run_action(staff, "retranscode", [with_source, without], confirm=False)
     assert asked.status_code == 200 and b"Yes, I\xe2\x80\x99m sure" in asked.content
     assert b"Has source" in asked.content and not TranscodeJob.objects.exists()
+    only_refused = messages_of(run_action(staff, "retranscode", [without]))
+    assert len(only_refused) == 1 and only_refused[0].startswith("Not queued:")  # no "0 videos" success
     with django_capture_on_commit_callbacks() as callbacks:
         done = run_action(staff, "retranscode", [with_source, without])
     assert list(TranscodeJob.objects.values_list("video_id", "status")) == [(with_source.pk, Job.QUEUED)]
@@ -391,6 +393,12 @@ def test_category_slugs_are_prepopulated_and_tags_are_stored_lowercased(staff):
     assert "prepopulate_init.js" in page and "&quot;#id_slug&quot;" in page and "&quot;#id_name&quot;" in page
     response = staff.post(reverse("admin:videos_tag_add"), {"name": "  Cats "})
     assert response.status_code == 302 and list(Tag.objects.values_list("name", flat=True)) == ["cats"]
+    category = staff.post(reverse("admin:videos_category_add"), {"name": "Music", "slug": "Music"})
+    assert category.status_code == 302 and list(Category.objects.values_list("slug", flat=True)) == ["music"]
+    for name, slug in (("MUSIC", "other"), ("Other", "MUSIC")):
+        twin = staff.post(reverse("admin:videos_category_add"), {"name": name, "slug": slug})
+        assert twin.status_code == 200 and twin.context["adminform"].form.errors, (name, slug)
+    assert Category.objects.count() == 1
     again = staff.post(reverse("admin:videos_tag_add"), {"name": "CATS"})
     assert again.status_code == 200 and "already exists" in str(again.context["adminform"].form.errors["name"])
     assert Tag.objects.count() == 1
