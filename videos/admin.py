@@ -460,6 +460,18 @@ class TagForm(forms.ModelForm):
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
+    """Saves and deletes go through the services, which re-index the videos carrying the tag."""
+
     form = TagForm
     list_display = ["name", "created_at"]
     search_fields = ["name"]
+
+    def save_model(self, request, obj, form, change):
+        services.tag_save(tag=obj)
+
+    def delete_model(self, request, obj):
+        services.tag_delete(tag=obj)
+
+    def delete_queryset(self, request, queryset):
+        for tag in queryset:
+            services.tag_delete(tag=tag)

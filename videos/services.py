@@ -106,6 +106,23 @@ def video_update(*, video: Video, **changes) -> Video:
 
 
 @transaction.atomic
+def tag_save(*, tag: Tag) -> Tag:
+    """A tag edited by staff; the videos carrying it are re-indexed (their search text holds tag names)."""
+    tag.save()
+    for video in tag.videos.all():
+        _refresh_search_vector(video)
+    return tag
+
+
+@transaction.atomic
+def tag_delete(*, tag: Tag) -> None:
+    videos = list(tag.videos.all())
+    tag.delete()
+    for video in videos:
+        _refresh_search_vector(video)
+
+
+@transaction.atomic
 def video_delete(*, video: Video) -> None:
     """Deletes the video at once; a task then removes everything under its storage prefix."""
     from videos.tasks import delete_video_storage

@@ -404,6 +404,19 @@ def test_category_slugs_are_prepopulated_and_tags_are_stored_lowercased(staff):
     assert Tag.objects.count() == 1
 
 
+def test_renaming_or_deleting_a_tag_keeps_search_in_step(staff):
+    video = VideoFactory(title="Evening walk", tags=["cats"])
+    tag = Tag.objects.get(name="cats")
+    assert list(selectors.catalog_search(query="cats")) == [video]
+    response = staff.post(reverse("admin:videos_tag_change", args=[tag.pk]), {"name": "Felines"})
+    assert response.status_code == 302
+    assert list(selectors.catalog_search(query="felines")) == [video]
+    assert list(selectors.catalog_search(query="cats")) == []
+    response = staff.post(reverse("admin:videos_tag_delete", args=[tag.pk]), {"post": "yes"})
+    assert response.status_code == 302 and not Tag.objects.exists()
+    assert list(selectors.catalog_search(query="felines")) == []
+
+
 def test_a_content_editor_manages_videos_but_gets_403_on_users_and_sessions(editor):
     video = VideoFactory(visibility=Visibility.PRIVATE)
     assert editor.get(CHANGELIST).status_code == 200
