@@ -19,6 +19,9 @@ def confirmation_page(modeladmin, request, queryset, *, action: str, title: str,
         "queryset": queryset,
         "action": action,
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        # "Select all N": the second step asks for the whole filtered list again, not for N ids
+        # (a thousand hidden fields would pass Django's DATA_UPLOAD_MAX_NUMBER_FIELDS).
+        "select_across": request.POST.get("select_across") == "1",
         "opts": modeladmin.model._meta,
         "media": modeladmin.media,
     }

@@ -495,3 +495,20 @@ def test_an_edit_writes_only_what_changed_so_a_stale_copy_loses_nothing():
     video.refresh_from_db()
     assert (video.title, video.is_featured, video.hls_prefix, video.view_count) == ("New", True, "videos/x/hls/v2/", 2)
     assert list(video.tags.values_list("name", flat=True)) == ["fresh"]
+
+
+def test_an_action_on_all_1005_filtered_videos_confirms_without_posting_1005_ids(staff):
+    many_videos(1005)
+    private = VideoFactory(visibility=Visibility.PRIVATE, title="Stays private")
+    # "select all": the page's rows are ticked (one is enough here) and select_across is set
+    one = str(Video.objects.filter(visibility=Visibility.PUBLIC).first().pk)
+    select_all = {"action": "unpublish", "select_across": "1", "_selected_action": [one]}
+    asked = staff.post(CHANGELIST + "?visibility__exact=public", {**select_all, "index": "0"})
+    assert asked.status_code == 200
+    page = asked.content.decode()
+    assert 'name="select_across" value="1"' in page and page.count('name="_selected_action"') == 1
+    assert page.count("<li>") >= 1005  # the question still lists every video
+    done = staff.post(CHANGELIST + "?visibility__exact=public", {**select_all, "confirm": "yes"}, follow=True)
+    assert messages_of(done) == ["Unpublished 1005 videos."]
+    assert not Video.objects.filter(visibility=Visibility.PUBLIC).exists()
+    assert Video.objects.get(pk=private.pk).title == "Stays private"
