@@ -29,6 +29,18 @@ CHROMIUM_ARGS = [
 ]
 # hls.js reports these while it waits for data and recovers by itself: not failures of the stream.
 HARMLESS_PLAYER_ERRORS = frozenset({"bufferStalledError", "bufferNudgeOnStall"})
+# The audio rendition is its own track, and the first video frame is shown at the B-frame delay
+# (0.08 s at 25 fps), so the buffered range can begin a fraction of a second after 0; hls.js then
+# seeks over that gap once, at the start. A gap anywhere later is a real hole in the stream.
+START_GAP_SECONDS = 0.5
+
+
+def harmless_player_error(error: dict) -> bool:
+    if error["fatal"]:
+        return False
+    if error["details"] == "bufferSeekOverHole":
+        return error["at"] < START_GAP_SECONDS
+    return error["details"] in HARMLESS_PLAYER_ERRORS
 
 
 class BrowserToolMissing(RuntimeError):
