@@ -12,7 +12,9 @@ import requests
 from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
-from videos import tasks
+from videos import services, tasks, transcode_jobs
+from videos.models import Video
+from videos.tests.factories import DraftVideoFactory
 
 MiB = 1024 * 1024
 FILESYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"
@@ -38,6 +40,24 @@ def filesystem(settings, tmp_path):
     """The filesystem backend alone (for the API's own part endpoint)."""
     use_filesystem(settings, tmp_path / "media")
     return tmp_path / "media"
+
+
+def probed_video(owner, source: Path, **fields) -> Video:
+    """A video whose source is stored and probed, with no transcode queued (for in-process runs)."""
+    video = DraftVideoFactory(owner=owner, **fields)
+    with open(source, "rb") as stream:
+        services.source_upload(video=video, stream=stream, content_length=source.stat().st_size, enqueue_probe=False)
+    services.source_probe(video_id=video.pk, queue_transcode=False)
+    video.refresh_from_db()
+    assert video.status == Video.Status.UPLOADED and video.duration, video.failure_reason
+    return video
+
+
+def transcoded_video(owner, source: Path, **fields) -> Video:
+    """A video through the real pipeline (probe, ladder, upload, publish), run in this process."""
+    job = transcode_jobs.transcode_queue(video=probed_video(owner, source, **fields), enqueue=False)
+    assert transcode_jobs.run_job(job.pk)
+    return Video.objects.get(pk=job.video_id)
 
 
 @contextmanager

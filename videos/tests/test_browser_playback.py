@@ -13,10 +13,8 @@ import requests
 from django.conf import settings as django_settings
 
 from accounts.tests.factories import UserFactory
-from videos import services, transcode_jobs
 from videos.models import Video
-from videos.tests.conftest import cross_origin_reads
-from videos.tests.factories import DraftVideoFactory
+from videos.tests.conftest import cross_origin_reads, transcoded_video
 from vod.testing import browser as browser_tools
 from vod.testing.browser import HlsPlayer, harmless_player_error
 from vod.testing.clients import signed_in_client
@@ -47,14 +45,8 @@ def bucket_cors(backend, s3_bucket, live_server):
 
 def transcoded_private_video(owner, media_factory) -> Video:
     """An 8 s 854x480 clip with audio through the real pipeline: rungs 480p and 360p."""
-    video = DraftVideoFactory(owner=owner, visibility=Video.Visibility.PRIVATE)
     path = media_factory("browser.mp4", seconds=8, width=854, height=480)
-    with open(path, "rb") as handle:
-        services.source_upload(video=video, stream=handle, content_length=path.stat().st_size, enqueue_probe=False)
-    services.source_probe(video_id=video.pk, queue_transcode=False)
-    job = transcode_jobs.transcode_queue(video=Video.objects.get(pk=video.pk), enqueue=False)
-    assert transcode_jobs.run_job(job.pk)
-    return Video.objects.get(pk=video.pk)
+    return transcoded_video(owner, path, visibility=Video.Visibility.PRIVATE)
 
 
 def test_hls_js_in_chromium_plays_a_private_video_through_its_signed_url(

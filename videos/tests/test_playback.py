@@ -14,9 +14,8 @@ from django.core.files.storage import default_storage
 from django.db import connection
 
 from accounts.tests.factories import UserFactory
-from videos import services, transcode_jobs
 from videos.models import Rendition, Video, WatchProgress
-from videos.tests.conftest import assert_error
+from videos.tests.conftest import assert_error, transcoded_video
 from videos.tests.factories import DraftVideoFactory, VideoFactory
 from vod.testing.clients import signed_in_client
 
@@ -229,13 +228,7 @@ def test_public_videos_use_the_public_base_url_when_configured(api_client, setti
 
 def test_a_really_transcoded_video_plays_through_its_signed_urls(owner_client, media_factory, backend, api_client):
     # given a clip that went through the real pipeline
-    video = DraftVideoFactory(owner=owner_client.user)
-    path = media_factory("playback.mp4", seconds=3, width=640, height=360)
-    with open(path, "rb") as handle:
-        services.source_upload(video=video, stream=handle, content_length=path.stat().st_size, enqueue_probe=False)
-    services.source_probe(video_id=video.pk, queue_transcode=False)
-    job = transcode_jobs.transcode_queue(video=Video.objects.get(pk=video.pk), enqueue=False)
-    assert transcode_jobs.run_job(job.pk)
+    video = transcoded_video(owner_client.user, media_factory("playback.mp4", seconds=3, width=640, height=360))
     # when the player follows the master playlist to the first segment
     urls = playback(owner_client, video).json()
     master = api_client.get(local(urls["master_url"])).content.decode()

@@ -38,7 +38,7 @@ from videos.models import Rendition, TranscodeJob, Video
 from videos.probing import MediaInfo
 from videos.selectors import storage_used
 from videos.tasks import transcode_video
-from videos.tests.conftest import assert_error, stored_bytes, stored_keys
+from videos.tests.conftest import assert_error, probed_video, stored_bytes, stored_keys
 from videos.tests.factories import DraftVideoFactory, VideoFactory
 from vod.celery import app
 from vod.testing import clips, hls, processes
@@ -82,17 +82,6 @@ def put_source(client, video, path: Path):
     )
     assert response.status_code == 200, response.content
     return response
-
-
-def probed_video(owner, source: Path) -> Video:
-    """A video whose source is stored and probed, with no transcode queued (for in-process runs)."""
-    video = DraftVideoFactory(owner=owner)
-    with open(source, "rb") as stream:
-        services.source_upload(video=video, stream=stream, content_length=source.stat().st_size, enqueue_probe=False)
-    services.source_probe(video_id=video.pk, queue_transcode=False)
-    video.refresh_from_db()
-    assert video.status == Status.UPLOADED and video.duration, video.failure_reason
-    return video
 
 
 def small_clip(media_factory) -> Path:
