@@ -49,7 +49,8 @@ class StaffPasswordForm(AdminPasswordChangeForm):
     """The admin's "change password" ends the user's sessions too, like the API's change and reset."""
 
     def save(self, commit=True):
-        password_set_by_staff(user=self.user, save_password=lambda: super(StaffPasswordForm, self).save(commit))
+        data = self.cleaned_data
+        password_set_by_staff(user=self.user, password=data["password1"] if data["set_usable_password"] else None)
         return self.user
 
 

@@ -263,13 +263,17 @@ def user_create_by_staff(*, email: str, username: str, password: str, is_staff: 
         raise InvalidInput({"email": ["An account with this email or username exists."]}) from None
 
 
-def password_set_by_staff(*, user: User, save_password) -> None:
-    """Staff set or removed a user's password in the admin (`save_password` is Django's form save,
-    which stores the hash): as with a reset, every session ends and the user is told."""
-    with transaction.atomic():
-        save_password()
-        sessions_revoke_for_user(user=user, reason=Reason.STAFF)
-        queue_email(to=user.email, template="password_changed", context={"name": user.get_full_name()})
+@transaction.atomic
+def password_set_by_staff(*, user: User, password: str | None) -> None:
+    """Staff set a user's password in the admin, or with None turn password sign-in off: as with
+    a reset, every session ends and the user is told. The admin's form has validated it."""
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    user.save(update_fields=["password", "updated_at"])
+    sessions_revoke_for_user(user=user, reason=Reason.STAFF)
+    queue_email(to=user.email, template="password_changed", context={"name": user.get_full_name()})
 
 
 @transaction.atomic

@@ -268,25 +268,22 @@ class VideoAdmin(admin.ModelAdmin):
         """The poster for staff who may view the video: a redirect to its signed playback URL
         (list thumbnails link here, so the list itself signs nothing)."""
         video = self.get_object(request, object_id)
-        if video is None or not self.has_view_permission(request, video):
-            raise Http404
-        url = self._poster_url(video)
-        if url is None:
+        if video is None or not self.has_view_permission(request, video) or self._poster_url(video) is None:
             raise Http404
         return redirect(
-            playback.poster_url(video=video, user=request.user, build_absolute_uri=request.build_absolute_uri)
+            playback.asset_url(
+                video=video, key=video.poster_key, user=request.user, build_absolute_uri=request.build_absolute_uri
+            )
         )
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        """The change page adds an HLS preview player of the published ladder."""
-        extra_context = extra_context or {}
-        video = self.get_object(request, object_id)
-        if video is not None and video.status == Status.READY and video.master_key:
-            answer = playback.playback_answer(
-                video=video, user=request.user, build_absolute_uri=request.build_absolute_uri
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        """The change page adds an HLS preview player of the published ladder (after Django's
+        permission checks, on the object it already fetched)."""
+        if obj is not None and obj.status == Status.READY and obj.master_key:
+            context["preview_url"] = playback.asset_url(
+                video=obj, key=obj.master_key, user=request.user, build_absolute_uri=request.build_absolute_uri
             )
-            extra_context["preview_url"] = answer["master_url"]
-        return super().change_view(request, object_id, form_url, extra_context)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     # --- writes through the services ----------------------------------------------------------
 

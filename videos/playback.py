@@ -170,9 +170,9 @@ def playback_answer(*, video: Video, user, build_absolute_uri) -> dict:
     return {**urls, "duration": video.duration, "expires_at": expires_at, "renditions": renditions}
 
 
-def poster_url(*, video: Video, user, build_absolute_uri) -> str:
-    """The poster alone, for lists of videos (the admin's): no query, one token."""
-    return _urls(video, user, build_absolute_uri, {"poster_url": video.poster_key})[0]["poster_url"]
+def asset_url(*, video: Video, key: str, user, build_absolute_uri) -> str:
+    """One of the video's files (the admin's poster and preview): no query, one token."""
+    return _urls(video, user, build_absolute_uri, {"url": key})[0]["url"]
 
 
 def _urls(video: Video, user, build_absolute_uri, keys: dict[str, str]) -> tuple[dict[str, str], datetime | None]:

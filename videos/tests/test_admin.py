@@ -5,7 +5,7 @@ the content editor role, and the dashboard. The browser walk-through is test_adm
 import re
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db.models import F
 from django.test import Client
 from django.urls import reverse
@@ -512,3 +512,15 @@ def test_an_action_on_all_1005_filtered_videos_confirms_without_posting_1005_ids
     assert messages_of(done) == ["Unpublished 1005 videos."]
     assert not Video.objects.filter(visibility=Visibility.PUBLIC).exists()
     assert Video.objects.get(pk=private.pk).title == "Stays private"
+
+
+def test_the_users_api_asks_each_action_for_its_own_permission():
+    reader = UserFactory(is_staff=True)
+    reader.user_permissions.add(Permission.objects.get(codename="view_user", content_type__app_label="accounts"))
+    client = signed_in_client(reader)
+    assert client.get("/api/v1/users").status_code == 200
+    assert client.get(f"/api/v1/users/{reader.pk}").status_code == 200
+    new = {"email": "new@example.com", "username": "newbie", "password": "a-long-passphrase-42"}
+    assert client.post("/api/v1/users", new, format="json").status_code == 403
+    assert client.post(f"/api/v1/users/{reader.pk}/deactivate").status_code == 403
+    assert not User.objects.filter(email="new@example.com").exists()
