@@ -22,7 +22,7 @@ from accounts.one_time_codes import code_consume, code_issue, code_ttl_minutes
 from accounts.selectors import user_by_email, user_by_login, username_taken
 from sessions_app.models import DeviceSession
 from sessions_app.services import SignIn, session_start, sessions_revoke_for_user
-from videos.services import videos_delete_for_owner
+from videos.catalog.services import videos_delete_for_owner
 from vod.exceptions import InvalidInput
 
 Purpose = OneTimeCode.Purpose

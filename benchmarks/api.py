@@ -41,7 +41,8 @@ TAGS = [*TOPICS, "4k", "hd", "kids", "remix", "podcast", "shorts", "howto", "asm
 
 
 def seed() -> None:
-    """Bulk rows, then every search vector in one UPDATE weighted like videos.services._refresh_search_vector."""
+    """Bulk rows, then every search vector in one UPDATE, weighted like
+    videos.catalog.services._refresh_search_vector."""
     from django.conf import settings
     from django.contrib.auth.hashers import make_password
     from django.db import connection
@@ -205,8 +206,8 @@ def main() -> None:
         sys.exit("wrk is missing: apt-get install wrk (make bench-api installs it when run as root)")
     setup_django()
     ensure_bucket()
+    from videos.catalog.selectors import catalog_search
     from videos.models import Video
-    from videos.selectors import catalog_search
 
     if Video.objects.catalog().count() < VIDEOS:
         t0 = time.monotonic()
@@ -218,7 +219,7 @@ def main() -> None:
     if not matches:
         sys.exit("the search term matches nothing")
 
-    from videos.playback import issue_token
+    from videos.playback.signing import issue_token
 
     public_video, private_video = Video.objects.catalog().order_by("pk")[:2]
     publish_hls(public_video, visibility=Video.Visibility.PUBLIC)

@@ -7,7 +7,7 @@ rendition, each decoding the source, as MediaCMS does) and next to the project's
     probe, the one-decode ladder with poster and storyboard, the VTT, upload everything to S3, publish (PostgreSQL).
 (b) naive: one ffmpeg per rung of the same plan (same preset, bitrates, GOP, segments), run one after the other, each
     writing its own HLS fMP4 rendition from the local file; no poster, storyboard, master playlist, upload or DB.
-(c) ladder: `videos.transcoding.ffmpeg_args(plan, source, out)` as a subprocess on the local file; no S3, no DB.
+(c) ladder: `videos.pipeline.ladder.ffmpeg_args(plan, source, out)` as a subprocess on the local file; no S3, no DB.
 
 The variants take turns in rotating order each round; the table shows medians. Targets: a/b <= 0.80, a/c <= 1.10
 (a MISS is reported, not an error). The phases of (a) are timed by wrapping the functions `run_job` calls.
@@ -43,13 +43,13 @@ VARIANTS = {
 }
 # The functions run_job calls, by module attribute, and the phase each one is counted in.
 PHASES = [
-    ("videos.transcode_jobs", "_claim", "claim (DB)"),
-    ("videos.transcode_jobs", "_fetch_source", "download source (S3)"),
-    ("videos.transcode_jobs", "probe", "probe (ffprobe)"),
-    ("videos.transcoding", "run", "ffmpeg ladder"),
-    ("videos.transcoding", "write_storyboard_vtt", "storyboard VTT"),
-    ("videos.transcode_jobs", "_upload", "upload outputs (S3)"),
-    ("videos.transcode_jobs", "_publish", "publish (DB, old versions)"),
+    ("videos.pipeline.jobs", "_claim", "claim (DB)"),
+    ("videos.pipeline.jobs", "_fetch_source", "download source (S3)"),
+    ("videos.pipeline.jobs", "probe", "probe (ffprobe)"),
+    ("videos.pipeline.ladder", "run", "ffmpeg ladder"),
+    ("videos.pipeline.ladder", "write_storyboard_vtt", "storyboard VTT"),
+    ("videos.pipeline.jobs", "_upload", "upload outputs (S3)"),
+    ("videos.pipeline.jobs", "_publish", "publish (DB, old versions)"),
 ]
 
 
@@ -130,24 +130,25 @@ def timed_phases(into: dict[str, float]):
 class Bench:
     def __init__(self, source: Path):
         from accounts.models import User
-        from videos import probing, transcoding
+        from videos.pipeline import ladder, probing
 
         self.source = source
         self.size = source.stat().st_size
         self.info = probing.probe(source)
-        self.plan = transcoding.plan_for(self.info)
+        self.plan = ladder.plan_for(self.info)
         self.owner = User.objects.create_user("bench-transcode@example.com", "bench_transcode", None)
         self.phases: list[dict[str, float]] = []
 
     def run_a(self) -> float:
         """The pipeline end to end; storing the source beforehand and clearing S3 afterwards are not timed."""
-        from videos import services
+        from videos.catalog.services import delete_storage, video_create
         from videos.models import Video
-        from videos.transcode_jobs import run_job, transcode_queue
+        from videos.pipeline.jobs import run_job, transcode_queue
+        from videos.uploads.services import source_upload
 
-        video = services.video_create(owner=self.owner, title="bench transcode")
+        video = video_create(owner=self.owner, title="bench transcode")
         with open(self.source, "rb") as stream:
-            video = services.source_upload(video=video, stream=stream, content_length=self.size, enqueue_probe=False)
+            video = source_upload(video=video, stream=stream, content_length=self.size, enqueue_probe=False)
         phases: dict[str, float] = defaultdict(float)
         with timed_phases(phases):
             start = time.perf_counter()
@@ -164,14 +165,14 @@ class Bench:
             raise RuntimeError(f"the pipeline did not publish: job {job.status} {job.error!r}\n{job.log_tail}")
         if video.renditions.count() != len(self.plan.rungs):
             raise RuntimeError(f"{video.renditions.count()} renditions published, {len(self.plan.rungs)} planned")
-        services.delete_storage(video_id=str(video.pk))  # keeps moto's memory flat across rounds
+        delete_storage(video_id=str(video.pk))  # keeps moto's memory flat across rounds
         video.delete()
         return elapsed
 
     def naive_args(self, rung, out: Path) -> list[str]:
         """One rendition from the source, with the settings the ladder uses for this rung."""
-        from videos.probing import SAFE_INPUT_OPTIONS
-        from videos.transcoding import profile
+        from videos.pipeline.ladder import profile
+        from videos.pipeline.probing import SAFE_INPUT_OPTIONS
 
         config, plan = profile(), self.plan
         gop = max(1, round(plan.fps * config["gop_seconds"]))
@@ -205,7 +206,7 @@ class Bench:
         return elapsed
 
     def run_c(self) -> float:
-        from videos.transcoding import ffmpeg_args
+        from videos.pipeline.ladder import ffmpeg_args
 
         with tempfile.TemporaryDirectory(prefix="vod-bench-ladder-") as folder:
             out = Path(folder)
@@ -218,7 +219,7 @@ class Bench:
 
     def run_d(self) -> float:
         """The decode every naive rung repeats and the ladder does once; the most it can save per extra rung."""
-        from videos.probing import SAFE_INPUT_OPTIONS
+        from videos.pipeline.probing import SAFE_INPUT_OPTIONS
 
         args = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", *SAFE_INPUT_OPTIONS]
         args += ["-i", str(self.source), "-map", "0:v:0", "-f", "null", "-"]
@@ -238,7 +239,7 @@ def main() -> int:
     source = make_source()
     bench = Bench(source)
     info, plan = bench.info, bench.plan
-    from videos.transcoding import profile
+    from videos.pipeline.ladder import profile
 
     print(
         f"source: {info.width}x{info.height} {info.frame_rate:g} fps {info.video_codec}+{info.audio_codec}, "

@@ -18,10 +18,12 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.selectors import user_by_login
-from videos import playback, services
+from videos.catalog import services
+from videos.catalog.selectors import with_latest_job
 from videos.models import Category, Rendition, Tag, TranscodeJob, Video
-from videos.selectors import with_latest_job
-from videos.transcode_jobs import transcode_queue
+from videos.pipeline.jobs import transcode_queue
+from videos.playback import signing
+from videos.uploads.services import video_create_with_source
 from vod.admin_confirmation import confirmation_page, confirmed
 from vod.admin_inlines import ReadOnlyInline
 from vod.exceptions import ApplicationError
@@ -271,7 +273,7 @@ class VideoAdmin(admin.ModelAdmin):
         if video is None or not self.has_view_permission(request, video) or self._poster_url(video) is None:
             raise Http404
         return redirect(
-            playback.asset_url(
+            signing.asset_url(
                 video=video, key=video.poster_key, user=request.user, build_absolute_uri=request.build_absolute_uri
             )
         )
@@ -280,7 +282,7 @@ class VideoAdmin(admin.ModelAdmin):
         """The change page adds an HLS preview player of the published ladder (after Django's
         permission checks, on the object it already fetched)."""
         if obj is not None and obj.status == Status.READY and obj.master_key:
-            context["preview_url"] = playback.asset_url(
+            context["preview_url"] = signing.asset_url(
                 video=obj, key=obj.master_key, user=request.user, build_absolute_uri=request.build_absolute_uri
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -315,7 +317,7 @@ class VideoAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             source = form.cleaned_data["source"]
             try:
-                video = services.video_create_with_source(
+                video = video_create_with_source(
                     owner=form.cleaned_data["owner"], source=source, size=source.size, **form.metadata()
                 )
             except ApplicationError as error:

@@ -3,7 +3,8 @@ from django.db.models.signals import post_migrate
 
 
 class VideosConfig(AppConfig):
-    """Catalog, uploads, transcoding and playback (built by the Catalog issue and after)."""
+    """Videos: the catalog, uploads, the transcoding pipeline and playback, one subpackage each
+    (one Django app, one migration history)."""
 
     name = "videos"
 

@@ -49,3 +49,39 @@ class InvalidPartToken(ApplicationError):
     status_code = status.HTTP_403_FORBIDDEN
     code = "invalid_part_url"
     message = "This part URL is not valid or has expired; get fresh ones from the upload."
+
+
+class NoSource(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "no_source"
+    message = "This video has no source to transcode."
+
+
+class TranscodeInProgress(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "transcode_in_progress"
+    message = "A transcode of this video is already queued or running."
+
+
+class VideoNotReady(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "video_not_ready"
+    message = "This video is not ready to play yet."
+
+
+class PlaybackTokenInvalid(ApplicationError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "playback_token_invalid"
+    message = "This playback link is not valid."
+
+
+class PlaybackTokenExpired(ApplicationError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "playback_token_expired"
+    message = "This playback link has expired; ask for a new one."
+
+
+class RangeNotSatisfiable(ApplicationError):
+    status_code = status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE
+    code = "range_not_satisfiable"
+    message = "The requested range is outside the file."

@@ -5,6 +5,9 @@ import uuid
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.utils import timezone
+
+from videos import keys
 
 
 class Category(models.Model):
@@ -102,7 +105,12 @@ class Video(models.Model):
     @property
     def storage_prefix(self) -> str:
         """Every object of this video lives under this prefix, so deleting it is one sweep."""
-        return f"videos/{self.id}/"
+        return keys.video_prefix(self.id)
+
+    def publish_if_due(self) -> None:
+        """A video is published the first time it is both ready and public (the caller saves)."""
+        if self.published_at is None and self.status == self.Status.READY and self.visibility == self.Visibility.PUBLIC:
+            self.published_at = timezone.now()
 
 
 class Upload(models.Model):

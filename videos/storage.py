@@ -1,5 +1,6 @@
-"""Object-storage operations of the upload flow, for both backends behind Django's default storage:
-S3 (multipart uploads, presigned part URLs) and the local filesystem (parts kept by the API)."""
+"""Object-storage operations for both backends behind Django's default storage, S3 and the local
+filesystem: streaming saves of known size, exact keys, concatenation, and deleting a prefix. Which
+key holds what is `videos.keys`."""
 
 import hashlib
 from collections.abc import Iterable, Iterator
@@ -44,21 +45,23 @@ class _ForwardOnlyFile(File):
 
 
 class CountingReader(_ForwardOnlyFile):
-    """Reads a stream in chunks, counting bytes and hashing them; refuses to go past `limit`."""
+    """Reads a stream in chunks, counting bytes (and hashing them with `digest`, if given);
+    refuses to go past `limit`."""
 
-    def __init__(self, stream, *, limit: int, digest: str = "sha256"):
+    def __init__(self, stream, *, limit: int, digest: str | None = None):
         super().__init__(stream, limit)
         self.stream = stream
         self.limit = limit
         self.size_read = 0
-        self.hash = hashlib.new(digest)
+        self.hash = hashlib.new(digest) if digest else None
 
     def read(self, size=-1):
         data = self.stream.read(CHUNK if size is None or size < 0 else size)
         self.size_read += len(data)
         if self.size_read > self.limit:
             raise ValueError("stream is longer than declared")
-        self.hash.update(data)
+        if self.hash is not None:
+            self.hash.update(data)
         return data
 
 

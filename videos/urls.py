@@ -1,15 +1,9 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from videos.playback_views import playback_file
-from videos.views import (
-    CategoryViewSet,
-    ContinueWatchingViewSet,
-    MyVideoViewSet,
-    UploadViewSet,
-    VideoViewSet,
-    WatchHistoryViewSet,
-)
+from videos.catalog.views import CategoryViewSet, MyVideoViewSet, VideoViewSet
+from videos.playback.views import ContinueWatchingViewSet, WatchHistoryViewSet, playback_file
+from videos.uploads.views import UploadViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("videos", VideoViewSet, basename="video")

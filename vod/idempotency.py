@@ -5,19 +5,21 @@ import json
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.response import Response
 
-from vod.exceptions import ApplicationError, InvalidInput
+from vod.exceptions import IdempotencyKeyReused, InvalidInput
 from vod.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
-
-
-class IdempotencyKeyReused(ApplicationError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    code = "idempotency_key_reused"
-    message = "This Idempotency-Key was already used with a different request."
+# For `extend_schema(parameters=[...])` of the operations wrapped in `idempotent`.
+SCHEMA_PARAMETER = OpenApiParameter(
+    HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    description="Retries with the same key get the first answer instead of doing it again.",
+)
 
 
 def _fingerprint(request) -> str:

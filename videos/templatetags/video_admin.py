@@ -2,7 +2,7 @@
 
 from django import template
 
-from videos.selectors import staff_dashboard
+from videos.catalog.selectors import staff_dashboard
 
 register = template.Library()
 

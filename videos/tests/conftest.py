@@ -12,9 +12,12 @@ import requests
 from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
-from videos import services, tasks, transcode_jobs
-from videos.models import Video
+from videos import tasks
+from videos.models import TranscodeJob, Video
+from videos.pipeline.jobs import transcode_here
+from videos.pipeline.services import source_probe
 from videos.tests.factories import DraftVideoFactory
+from videos.uploads.services import source_upload
 
 MiB = 1024 * 1024
 FILESYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"
@@ -46,8 +49,8 @@ def probed_video(owner, source: Path, **fields) -> Video:
     """A video whose source is stored and probed, with no transcode queued (for in-process runs)."""
     video = DraftVideoFactory(owner=owner, **fields)
     with open(source, "rb") as stream:
-        services.source_upload(video=video, stream=stream, content_length=source.stat().st_size, enqueue_probe=False)
-    services.source_probe(video_id=video.pk, queue_transcode=False)
+        source_upload(video=video, stream=stream, content_length=source.stat().st_size, enqueue_probe=False)
+    source_probe(video_id=video.pk, queue_transcode=False)
     video.refresh_from_db()
     assert video.status == Video.Status.UPLOADED and video.duration, video.failure_reason
     return video
@@ -55,8 +58,8 @@ def probed_video(owner, source: Path, **fields) -> Video:
 
 def transcoded_video(owner, source: Path, **fields) -> Video:
     """A video through the real pipeline (probe, ladder, upload, publish), run in this process."""
-    job = transcode_jobs.transcode_queue(video=probed_video(owner, source, **fields), enqueue=False)
-    assert transcode_jobs.run_job(job.pk)
+    job = transcode_here(video=probed_video(owner, source, **fields))
+    assert job.status == TranscodeJob.Status.SUCCEEDED, job.error
     return Video.objects.get(pk=job.video_id)
 
 

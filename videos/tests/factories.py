@@ -2,7 +2,7 @@ import factory
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from videos import services
+from videos.catalog import services
 from videos.models import Category, Video
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from videos import selectors, services
+from videos.catalog import selectors, services
 from videos.models import Category, Rendition, Tag, TranscodeJob, Video
 from videos.roles import CONTENT_EDITORS
 from videos.tests.conftest import stored_keys

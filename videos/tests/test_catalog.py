@@ -13,7 +13,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
-from videos import services, storage
+from videos import storage
+from videos.catalog import services
 from videos.models import Tag, Video
 from videos.tests.factories import CategoryFactory, DraftVideoFactory, VideoFactory
 from vod.testing.clients import signed_in_client

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from videos import services
 from videos.models import TranscodeJob, Video
+from videos.pipeline import services
 from videos.tests.conftest import stored_bytes, stored_keys
 from videos.tests.factories import DraftVideoFactory
 

@@ -33,13 +33,15 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from videos import services, transcode_jobs, transcoding
 from videos.models import Rendition, TranscodeJob, Video
-from videos.probing import MediaInfo
-from videos.selectors import storage_used
+from videos.pipeline import jobs, ladder
+from videos.pipeline.probing import MediaInfo
+from videos.pipeline.services import source_probe
 from videos.tasks import transcode_video
 from videos.tests.conftest import assert_error, probed_video, stored_bytes, stored_keys
 from videos.tests.factories import DraftVideoFactory, VideoFactory
+from videos.uploads.selectors import storage_used
+from videos.uploads.services import source_upload
 from vod.celery import app
 from vod.testing import clips, hls, processes
 from vod.testing.clients import signed_in_client
@@ -131,7 +133,7 @@ def assert_storyboard(local: Path, vtt_relative: str, duration: float) -> list[h
     assert all(cue.end > cue.start for cue in cues)
     assert abs(cues[-1].end - duration) <= 0.5, (cues[-1], duration)
     sheets = {}
-    per_sheet = transcoding.STORYBOARD_COLUMNS * transcoding.STORYBOARD_ROWS
+    per_sheet = ladder.STORYBOARD_COLUMNS * ladder.STORYBOARD_ROWS
     for index, cue in enumerate(cues):
         assert SPRITE.match(cue.url), cue.url
         sprite = vtt.parent / cue.url
@@ -140,9 +142,9 @@ def assert_storyboard(local: Path, vtt_relative: str, duration: float) -> list[h
             assert sprite.read_bytes()[:3] == b"\xff\xd8\xff", f"{cue.url} is not a JPEG"
             sheets[cue.url] = hls.gray_pixels(sprite)
         sheet_width, sheet_height, _ = sheets[cue.url]
-        assert cue.w == transcoding.THUMB_WIDTH and cue.h > 0
+        assert cue.w == ladder.THUMB_WIDTH and cue.h > 0
         sheet, cell = divmod(index, per_sheet)
-        row, column = divmod(cell, transcoding.STORYBOARD_COLUMNS)
+        row, column = divmod(cell, ladder.STORYBOARD_COLUMNS)
         assert cue.url == f"sprite_{sheet + 1:03d}.jpg", (index, cue)
         assert (cue.x, cue.y) == (column * cue.w, row * cue.h), (index, cue)
         assert cue.x + cue.w <= sheet_width and cue.y + cue.h <= sheet_height, (cue, sheet_width, sheet_height)
@@ -189,7 +191,7 @@ def assert_published_ladder(video: Video, source: Path, expected: list[tuple[str
     # every rendition is a complete VOD playlist whose every frame decodes, as long as the source
     expected_files = {"master.m3u8", "poster.jpg"}
     playlists, keyframes = {}, {}
-    segment = transcoding.profile()["segment_seconds"]
+    segment = ladder.profile()["segment_seconds"]
     for variant in variants:
         index = folder / variant.uri
         playlist = hls.parse_media_playlist(index.read_text())
@@ -385,7 +387,7 @@ def test_the_plan_never_goes_above_the_source_short_side(width, height, rotation
     # given a probed source of these dimensions
     info = _info(width, height, rotation)
     # when the ladder is planned
-    plan = transcoding.plan_for(info)
+    plan = ladder.plan_for(info)
     # then it keeps the profile's rungs that fit (or one rung at the source's own even size)
     assert [rung.short_side for rung in plan.rungs] == rungs
     assert all(rung.short_side <= min(width, height) for rung in plan.rungs)
@@ -396,9 +398,9 @@ def test_the_plan_never_goes_above_the_source_short_side(width, height, rotation
 
 def test_ffmpeg_reads_the_source_through_the_whitelists(tmp_path):
     # given a plan
-    plan = transcoding.plan_for(_info(854, 480))
+    plan = ladder.plan_for(_info(854, 480))
     # when the ffmpeg command is built
-    args = transcoding.ffmpeg_args(plan, tmp_path / "source", tmp_path / "out")
+    args = ladder.ffmpeg_args(plan, tmp_path / "source", tmp_path / "out")
     # then the input is opened with the file protocol only and plain containers only
     before_input = args[: args.index("-i")]
     assert before_input[before_input.index("-protocol_whitelist") + 1] == "file"
@@ -426,9 +428,9 @@ def test_a_rotated_phone_clip_is_published_upright(transactional_db, media_facto
     # given a 320x180 clip whose metadata says "rotate by 90 degrees" (a phone held upright)
     source = clips.rotated(small_clip(media_factory), tmp_path / "r.mp4", 90)
     video = probed_video(UserFactory(), source)
-    job = transcode_jobs.transcode_queue(video=video, enqueue=False)
+    job = jobs.transcode_queue(video=video, enqueue=False)
     # when it is transcoded
-    assert transcode_jobs.run_job(job.pk) is True
+    assert jobs.run_job(job.pk) is True
     # then the ladder and the poster are portrait, never above the short side
     video.refresh_from_db()
     sizes = download(video.hls_prefix, tmp_path / "hls")
@@ -445,14 +447,14 @@ def test_a_clip_shorter_than_a_second_is_published_with_a_storyboard(transaction
     # given a half-second clip (the probe accepts it)
     source = media_factory("blink.mp4", seconds=0.5, width=320, height=180, fps=10)
     video = probed_video(UserFactory(), source)
-    job = transcode_jobs.transcode_queue(video=video, enqueue=False)
+    job = jobs.transcode_queue(video=video, enqueue=False)
     # when it is transcoded
-    published = transcode_jobs.run_job(job.pk)
+    published = jobs.run_job(job.pk)
     # then it is published like any other clip, its storyboard one cue long
     job.refresh_from_db()
     assert published is True, f"job {job.status}: {job.error!r}"
-    ladder = assert_published_ladder(video, source, [("180p", 320, 180)], tmp_path / "hls")
-    assert len(ladder["cues"]) == 1
+    published = assert_published_ladder(video, source, [("180p", 320, 180)], tmp_path / "hls")
+    assert len(published["cues"]) == 1
 
 
 def test_a_storyboard_longer_than_one_sheet_continues_on_the_next_sprite(
@@ -466,9 +468,9 @@ def test_a_storyboard_longer_than_one_sheet_continues_on_the_next_sprite(
     }
     source = media_factory("storyboard.mp4", seconds=12, width=160, height=90, fps=10, audio=False)
     video = probed_video(UserFactory(), source)
-    job = transcode_jobs.transcode_queue(video=video, enqueue=False)
+    job = jobs.transcode_queue(video=video, enqueue=False)
     # when it is transcoded
-    assert transcode_jobs.run_job(job.pk) is True
+    assert jobs.run_job(job.pk) is True
     # then the cues run over both sheets, in order, each on a cell that holds a thumbnail
     video.refresh_from_db()
     download(video.hls_prefix, tmp_path / "hls")
@@ -488,12 +490,12 @@ def test_a_running_job_reports_progress_and_heartbeats_while_ffmpeg_encodes_so_t
     settings.TRANSCODE_PROFILES = {**settings.TRANSCODE_PROFILES, "default": {**default, "x264_preset": "slow"}}
     source = media_factory("heartbeat.mp4", seconds=30, width=640, height=360, fps=25, audio=False)
     video = probed_video(UserFactory(), source)
-    job = transcode_jobs.transcode_queue(video=video, enqueue=False)
+    job = jobs.transcode_queue(video=video, enqueue=False)
     outcome = {}
 
     def work():
         try:
-            outcome["published"] = transcode_jobs.run_job(job.pk, worker="healthy:1")
+            outcome["published"] = jobs.run_job(job.pk, worker="healthy:1")
         finally:
             connection.close()
 
@@ -503,7 +505,7 @@ def test_a_running_job_reports_progress_and_heartbeats_while_ffmpeg_encodes_so_t
     worker.start()
     requeued, progress, started = 0, [], time.monotonic()
     while worker.is_alive() and time.monotonic() - started < PIPELINE_TIMEOUT:
-        requeued += transcode_jobs.jobs_reap()["requeued"]
+        requeued += jobs.jobs_reap()["requeued"]
         current = TranscodeJob.objects.get(pk=job.pk)
         if current.status == Job.RUNNING and (not progress or progress[-1] != current.progress):
             progress.append(current.progress)
@@ -540,7 +542,7 @@ def test_a_worker_killed_mid_transcode_is_reaped_and_the_job_completes_exactly_o
     settings.TRANSCODE_HEARTBEAT_TIMEOUT = timedelta(seconds=1)
     source = media_factory("kill.mp4", seconds=20, width=640, height=360, fps=12, audio=False)
     video = probed_video(UserFactory(), source)
-    job = transcode_jobs.transcode_queue(video=video, enqueue=False)
+    job = jobs.transcode_queue(video=video, enqueue=False)
     monkeypatch.setenv("TRANSCODE_X264_PRESET", "veryslow")
     doomed = WorkerProcess(tmp_path / "doomed.log", queues=KILL_QUEUE, concurrency=1).start()
     monkeypatch.delenv("TRANSCODE_X264_PRESET")
@@ -568,7 +570,7 @@ def test_a_worker_killed_mid_transcode_is_reaped_and_the_job_completes_exactly_o
         processes.kill_all(tree)
         wait_for(lambda: not any(processes.alive(pid) for pid in tree), timeout=10, what="the killed processes")
         replacement = WorkerProcess(tmp_path / "replacement.log", queues="transcode", concurrency=1).start()
-        reaped = wait_for(lambda: transcode_jobs.jobs_reap()["requeued"], timeout=30, what="the reaper to requeue")
+        reaped = wait_for(lambda: jobs.jobs_reap()["requeued"], timeout=30, what="the reaper to requeue")
         job = wait_for(
             lambda: TranscodeJob.objects.filter(pk=job.pk, status__in=[Job.SUCCEEDED, Job.FAILED]).first(),
             timeout=PIPELINE_TIMEOUT,
@@ -668,7 +670,7 @@ def test_a_job_whose_heartbeat_stopped_on_its_last_attempt_fails(
 
     # when the reaper runs
     with django_capture_on_commit_callbacks(execute=True):
-        result = transcode_jobs.jobs_reap()
+        result = jobs.jobs_reap()
 
     # then the job fails for good and is not sent again
     assert result == {"requeued": 0, "failed": 1}
@@ -761,8 +763,8 @@ def test_the_transcoder_probes_again_and_refuses_a_playlist_whose_probe_was_skip
     upload.write_text("#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n")
     video = DraftVideoFactory(owner=UserFactory())
     with open(upload, "rb") as stream:
-        services.source_upload(video=video, stream=stream, content_length=upload.stat().st_size, enqueue_probe=False)
-    services.source_probe(video_id=video.pk, queue_transcode=False)
+        source_upload(video=video, stream=stream, content_length=upload.stat().st_size, enqueue_probe=False)
+    source_probe(video_id=video.pk, queue_transcode=False)
     video.refresh_from_db()
     assert video.status == Status.FAILED
 
@@ -907,14 +909,14 @@ def test_staff_can_re_transcode_any_video(db, staff_client, sent_transcodes, dja
 def test_a_duplicate_delivery_of_a_finished_job_does_nothing(transactional_db, media_factory):
     # given a job that ran and published
     video = probed_video(UserFactory(), tiny_clip(media_factory))
-    job = transcode_jobs.transcode_queue(video=video, enqueue=False)
-    assert transcode_jobs.run_job(job.pk, worker="first:1") is True
+    job = jobs.transcode_queue(video=video, enqueue=False)
+    assert jobs.run_job(job.pk, worker="first:1") is True
     video.refresh_from_db()
     keys, renditions = stored_keys(video.storage_prefix), set(video.renditions.values_list("pk", flat=True))
     before = (video.hls_prefix, video.derived_size, video.updated_at)
 
     # when the task is delivered again, to the same or another worker
-    again = [transcode_jobs.run_job(job.pk, worker=name) for name in ("first:1", "second:2")]
+    again = [jobs.run_job(job.pk, worker=name) for name in ("first:1", "second:2")]
 
     # then nothing runs and nothing new is published
     assert again == [False, False]
@@ -929,10 +931,10 @@ def test_a_duplicate_delivery_of_a_finished_job_does_nothing(transactional_db, m
 def test_two_concurrent_deliveries_of_one_job_run_it_once(transactional_db, media_factory):
     # given a queued job
     video = probed_video(UserFactory(), tiny_clip(media_factory))
-    job = transcode_jobs.transcode_queue(video=video, enqueue=False)
+    job = jobs.transcode_queue(video=video, enqueue=False)
 
     # when two workers claim it at the same moment
-    outcomes = run_concurrently(lambda i: transcode_jobs.run_job(job.pk, worker=f"racer:{i}"), threads=2)
+    outcomes = run_concurrently(lambda i: jobs.run_job(job.pk, worker=f"racer:{i}"), threads=2)
 
     # then exactly one ran it and published one version
     assert [outcome.error for outcome in outcomes] == [None, None]

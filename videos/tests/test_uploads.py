@@ -17,7 +17,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
-from videos import services, storage, upload_parts
+from videos import keys, storage
+from videos.catalog.services import delete_storage
 from videos.models import Upload, Video
 from videos.tests.conftest import (
     MiB,
@@ -29,6 +30,8 @@ from videos.tests.conftest import (
     stored_keys,
 )
 from videos.tests.factories import DraftVideoFactory, VideoFactory
+from videos.uploads import parts as upload_parts
+from videos.uploads.services import uploads_abort_stale
 from vod.models import IdempotencyRecord
 from vod.testing.clients import signed_in_client
 
@@ -514,7 +517,7 @@ def test_a_resent_part_replaces_the_earlier_copy(small_parts, filesystem, auth_c
     assert first.etag != second.etag
     received = auth_client.get(f"/api/v1/uploads/{upload['id']}").json()["parts_received"]
     assert [(p["number"], p["etag"]) for p in received] == [(1, second.etag.strip('"'))]
-    assert stored_bytes(upload_parts.part_name(Upload.objects.get(pk=upload["id"]), 1)) == b"b" * 1000
+    assert stored_bytes(keys.upload_part_key(owner_video.pk, upload["id"], 1)) == b"b" * 1000
     assert_error(complete(auth_client, upload["id"], {1: first.etag}), 400, "upload_incomplete")
 
 
@@ -812,7 +815,7 @@ def test_stale_uploads_are_aborted_by_the_periodic_task(backend, small_parts, se
     Upload.objects.filter(pk=stale["id"]).update(expires_at=timezone.now() - timedelta(minutes=1))
 
     # when
-    aborted = services.uploads_abort_stale()
+    aborted = uploads_abort_stale()
 
     # then
     assert aborted == 1
@@ -850,7 +853,7 @@ def test_deleting_a_video_queues_a_clean_up_that_removes_every_object(
     assert_error(auth_client.get(f"/api/v1/videos/{video_id}"), 404, "not_found")
 
     # when: the task runs
-    services.delete_storage(video_id=video_id)
+    delete_storage(video_id=video_id)
 
     # then
     assert stored_keys(prefix) == []

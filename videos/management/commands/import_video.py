@@ -3,8 +3,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.selectors import user_by_login
-from videos import services, transcode_jobs
 from videos.models import Video
+from videos.pipeline.jobs import transcode_here
+from videos.pipeline.services import source_probe
+from videos.uploads.services import video_create_with_source
 from vod.exceptions import ApplicationError
 
 
@@ -26,7 +28,7 @@ class Command(BaseCommand):
             raise CommandError(f"No file at {path}.")
         try:
             with open(path, "rb") as handle:
-                video = services.video_create_with_source(
+                video = video_create_with_source(
                     owner=user,
                     source=handle,
                     size=path.stat().st_size,
@@ -41,14 +43,12 @@ class Command(BaseCommand):
             self._process_here(video)
 
     def _process_here(self, video: Video) -> None:
-        services.source_probe(video_id=video.pk, queue_transcode=False)
+        source_probe(video_id=video.pk, queue_transcode=False)
         video.refresh_from_db()
         if video.status == Video.Status.FAILED:
             raise CommandError(f"Not a usable video: {video.failure_reason}")
-        job = transcode_jobs.transcode_queue(video=video, enqueue=False)
-        transcode_jobs.run_job(job.pk)
+        job = transcode_here(video=video)
         video.refresh_from_db()
         if video.status != Video.Status.READY:
-            job.refresh_from_db()
             raise CommandError(f"Transcoding failed: {job.error}")
         self.stdout.write(self.style.SUCCESS(f"Video {video.pk} is ready."))

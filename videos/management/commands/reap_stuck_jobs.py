@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from videos.transcode_jobs import jobs_reap
+from videos.pipeline.jobs import jobs_reap
 
 
 class Command(BaseCommand):

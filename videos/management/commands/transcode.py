@@ -2,8 +2,8 @@ import uuid
 
 from django.core.management.base import BaseCommand, CommandError
 
-from videos import transcode_jobs
 from videos.models import Video
+from videos.pipeline.jobs import transcode_here, transcode_queue
 from vod.exceptions import ApplicationError
 
 
@@ -22,14 +22,12 @@ class Command(BaseCommand):
         if video is None:
             raise CommandError(f"No video {video_id}.")
         try:
-            job = transcode_jobs.transcode_queue(video=video, enqueue=not sync)
+            job = transcode_here(video=video) if sync else transcode_queue(video=video)
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         if not sync:
             self.stdout.write(f"Queued transcode job {job.pk}.")
             return
-        transcode_jobs.run_job(job.pk)
-        job.refresh_from_db()
         if job.status != job.Status.SUCCEEDED:
             raise CommandError(f"Transcode {job.status}: {job.error}")
         self.stdout.write(self.style.SUCCESS(f"Video {video.pk} is ready ({video.renditions.count()} renditions)."))

@@ -8,6 +8,7 @@ files. The file's name and declared type are never consulted.
 import json
 import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 
@@ -34,6 +35,11 @@ class MediaInfo:
     rotation: int = 0
     raw: dict = field(default_factory=dict, repr=False)
 
+    @property
+    def displayed_size(self) -> tuple[int, int]:
+        """Width and height as displayed: a phone clip stored sideways with a rotation flag is portrait."""
+        return (self.height, self.width) if self.rotation in (90, 270) else (self.width, self.height)
+
     def summary(self) -> dict:
         return {
             "container": self.container,
@@ -59,7 +65,7 @@ def _rotation(stream: dict) -> int:
     return int(stream.get("tags", {}).get("rotate", 0)) % 360
 
 
-def probe(path) -> MediaInfo:
+def probe(path: str | Path) -> MediaInfo:
     """Probes a local file; raises NotPlayableMedia with a reason a person can read."""
     args = ["ffprobe", "-v", "error", *SAFE_INPUT_OPTIONS, "-print_format", "json", "-show_format", "-show_streams"]
     try:

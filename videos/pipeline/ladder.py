@@ -3,7 +3,7 @@ rung (H.264 + AAC, fMP4 segments, one master playlist, keyframes aligned across 
 poster and the storyboard sprites. Each rung is scaled from the rung above it, not from the source.
 
 This module only plans and runs ffmpeg in a local folder; jobs, storage and publishing live in
-`videos.transcode_jobs`.
+`videos.pipeline.jobs`; the names of the files it writes, in `videos.keys`.
 """
 
 import contextlib
@@ -22,7 +22,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from videos.probing import SAFE_INPUT_OPTIONS, MediaInfo
+from videos import keys
+from videos.pipeline.probing import SAFE_INPUT_OPTIONS, MediaInfo
 
 STORYBOARD_COLUMNS = STORYBOARD_ROWS = 10
 THUMB_WIDTH = 160
@@ -59,14 +60,20 @@ class Plan:
 
 
 def profile() -> dict:
+    """The transcoding profile in use (TRANSCODE_PROFILE)."""
     return settings.TRANSCODE_PROFILES[settings.TRANSCODE_PROFILE]
+
+
+def encode_timeout(duration: float) -> float:
+    """Seconds the ffmpeg ladder of a video this long may take."""
+    return max(settings.TRANSCODE_MIN_TIMEOUT, duration * settings.TRANSCODE_TIMEOUT_FACTOR)
 
 
 def plan_for(info: MediaInfo) -> Plan:
     """The rungs of the profile that fit the source (never upscaled); a source smaller than
     every rung gets one rung at its own size."""
     config = profile()
-    width, height = (info.height, info.width) if info.rotation in (90, 270) else (info.width, info.height)
+    width, height = info.displayed_size
     portrait = height > width
     source_short = min(width, height) // 2 * 2
     rungs = [Rung(**rung) for rung in config["rungs"] if rung["short_side"] <= source_short]
@@ -137,10 +144,16 @@ def ffmpeg_args(plan: Plan, source: Path, out: Path) -> list[str]:
     args += ["-f", "hls", "-hls_time", str(plan.segment_seconds), "-hls_playlist_type", "vod"]
     args += ["-hls_segment_type", "fmp4", "-hls_flags", "independent_segments"]
     args += ["-hls_fmp4_init_filename", "init.mp4", "-hls_segment_filename", str(out / "%v" / "seg_%05d.m4s")]
-    args += ["-master_pl_name", "master.m3u8", "-var_stream_map", " ".join(stream_map), str(out / "%v" / "index.m3u8")]
+    args += [
+        "-master_pl_name",
+        keys.MASTER_PLAYLIST,
+        "-var_stream_map",
+        " ".join(stream_map),
+        str(out / "%v" / "index.m3u8"),
+    ]
     (out / THUMBS).mkdir(parents=True, exist_ok=True)
     args += ["-map", "[story]", "-c:v", "mjpeg", "-q:v", "5", "-f", "image2", str(out / THUMBS / "%05d.jpg")]
-    args += ["-map", "[poster]", "-frames:v", "1", "-c:v", "mjpeg", "-q:v", "3", str(out / "poster.jpg")]
+    args += ["-map", "[poster]", "-frames:v", "1", "-c:v", "mjpeg", "-q:v", "3", str(out / keys.POSTER)]
     args += ["-progress", "pipe:1", "-stats_period", "1"]
     return args
 
@@ -151,13 +164,12 @@ def run(
     out: Path,
     *,
     on_progress: Callable[[float | None], None],
-    timeout: float | None = None,
 ) -> None:
     """Runs ffmpeg in its own process group and tiles the storyboard. `on_progress` gets the
     fraction done (from `-progress`) or None, at least every second, so the caller can keep its
     heartbeat even while ffmpeg is silent. The group is killed on timeout or on any exception (a
     Celery time limit, a revoke)."""
-    timeout = timeout or max(settings.TRANSCODE_MIN_TIMEOUT, plan.duration * settings.TRANSCODE_TIMEOUT_FACTOR)
+    timeout = encode_timeout(plan.duration)
     log_path = out / "ffmpeg.log"
     deadline = time.monotonic() + timeout
     with open(log_path, "wb") as log:
@@ -214,10 +226,18 @@ def _tile_storyboard(out: Path) -> None:
     thumbs = out / THUMBS
     if not any(thumbs.glob("*.jpg")):
         raise TranscodeFailed("ffmpeg wrote no storyboard thumbnails")
-    (out / "storyboard").mkdir(exist_ok=True)
+    (out / keys.STORYBOARD_FOLDER).mkdir(exist_ok=True)
     tile = f"tile={STORYBOARD_COLUMNS}x{STORYBOARD_ROWS}"
     args = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-f", "image2"]
-    args += ["-i", str(thumbs / "%05d.jpg"), "-vf", tile, "-q:v", "5", str(out / "storyboard" / "sprite_%03d.jpg")]
+    args += [
+        "-i",
+        str(thumbs / "%05d.jpg"),
+        "-vf",
+        tile,
+        "-q:v",
+        "5",
+        str(out / keys.STORYBOARD_FOLDER / "sprite_%03d.jpg"),
+    ]
     result = subprocess.run(args, capture_output=True, timeout=300, check=False)
     if result.returncode != 0:
         raise TranscodeFailed("could not build the storyboard sprites", result.stderr.decode(errors="replace"))
@@ -251,10 +271,10 @@ def check_complete(plan: Plan, out: Path) -> None:
         )
 
 
-def write_storyboard_vtt(plan: Plan, out: Path, sprite_url: Callable[[str], str]) -> Path:
-    """WebVTT cues pointing into the sprite sheets with `#xywh=`; tile size is read from the
-    first sprite (ffmpeg keeps the aspect ratio)."""
-    sprites = sorted((out / "storyboard").glob("sprite_*.jpg"))
+def write_storyboard_vtt(plan: Plan, out: Path) -> Path:
+    """WebVTT cues pointing into the sprite sheets with `#xywh=`, by file name (relative to the
+    VTT); tile size is read from the first sprite (ffmpeg keeps the aspect ratio)."""
+    sprites = sorted((out / keys.STORYBOARD_FOLDER).glob("sprite_*.jpg"))
     if not sprites:
         raise TranscodeFailed("ffmpeg wrote no storyboard")
     sheet_width, sheet_height = _jpeg_size(sprites[0])
@@ -269,10 +289,10 @@ def write_storyboard_vtt(plan: Plan, out: Path, sprite_url: Callable[[str], str]
         row, column = divmod(cell, STORYBOARD_COLUMNS)
         lines += [
             f"{_timestamp(start)} --> {_timestamp(end)}",
-            f"{sprite_url(sprites[sheet].name)}#xywh={column * thumb_w},{row * thumb_h},{thumb_w},{thumb_h}",
+            f"{sprites[sheet].name}#xywh={column * thumb_w},{row * thumb_h},{thumb_w},{thumb_h}",
             "",
         ]
-    path = out / "storyboard" / "storyboard.vtt"
+    path = out / keys.STORYBOARD_VTT
     path.write_text("\n".join(lines))
     return path
 

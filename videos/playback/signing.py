@@ -9,6 +9,7 @@ public bucket or CDN in front of the storage)."""
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,9 +19,12 @@ from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
+from accounts.models import User
 from videos import storage
+from videos.catalog.selectors import video_visible_to
+from videos.errors import PlaybackTokenExpired, PlaybackTokenInvalid, VideoNotReady
 from videos.models import Video
-from vod.exceptions import ApplicationError, NotFoundError
+from vod.exceptions import NotFoundError
 
 _SALT = "videos.playback"
 # Relative paths inside a published version: rung folders, storyboard, poster. Nothing else.
@@ -29,31 +33,13 @@ _URI_ATTRIBUTE = re.compile(r'URI="([^"]+)"')
 REWRITE_WINDOW = 900  # seconds
 
 
-class PlaybackTokenInvalid(ApplicationError):
-    status_code = 403
-    code = "playback_token_invalid"
-    message = "This playback link is not valid."
-
-
-class PlaybackTokenExpired(ApplicationError):
-    status_code = 403
-    code = "playback_token_expired"
-    message = "This playback link has expired; ask for a new one."
-
-
-class NotReady(ApplicationError):
-    status_code = 409
-    code = "video_not_ready"
-    message = "This video is not ready to play yet."
-
-
 @dataclass(frozen=True)
 class Grant:
     video_id: str
     user_id: str
 
 
-def issue_token(*, video: Video, user) -> tuple[str, datetime]:
+def issue_token(*, video: Video, user: User | None) -> tuple[str, datetime]:
     """A token for this video and viewer, and when it expires."""
     expires = int(time.time() + settings.PLAYBACK_TOKEN_TTL.total_seconds())
     payload = {"v": str(video.pk), "u": str(user.pk) if user else "", "e": expires}
@@ -74,9 +60,6 @@ def read_token(token: str) -> Grant:
 
 def granted_video(grant: Grant) -> Video:
     """The video a grant opens, if its viewer may still see it and it is still published."""
-    from accounts.models import User
-    from videos.selectors import video_visible_to
-
     viewer = User.objects.filter(pk=grant.user_id, is_active=True).first() if grant.user_id else None
     if grant.user_id and viewer is None:
         raise PlaybackTokenInvalid()
@@ -95,11 +78,12 @@ def safe_relative_path(path: str) -> str:
     return path
 
 
-def token_url(token: str, path: str, build_absolute_uri) -> str:
+def token_url(token: str, path: str, build_absolute_uri: Callable[[str], str]) -> str:
     return build_absolute_uri(reverse("v1:playback-file", kwargs={"token": token, "path": path}))
 
 
-def _presigned(key: str, expires_at: datetime) -> str:
+def presigned_url(key: str, expires_at: datetime) -> str:
+    """A presigned S3 GET of the key, valid at least a minute and until `expires_at`."""
     seconds = max(60, int(expires_at.timestamp() - time.time()))
     return storage.s3_client().generate_presigned_url(
         "get_object", Params={"Bucket": storage.s3_bucket(), "Key": key}, ExpiresIn=seconds
@@ -126,7 +110,7 @@ def rewrite_playlist(text: str, *, folder: str, video: Video, expires_at: dateti
             return uri
         path, hash_mark, fragment = uri.partition("#")
         base = f"{folder}/" if folder else ""
-        return _presigned(video.hls_prefix + safe_relative_path(base + path), expires_at) + hash_mark + fragment
+        return presigned_url(video.hls_prefix + safe_relative_path(base + path), expires_at) + hash_mark + fragment
 
     lines = []
     for line in text.splitlines():
@@ -157,10 +141,10 @@ def public_url(key: str) -> str:
     return settings.PLAYBACK_PUBLIC_BASE_URL.rstrip("/") + "/" + key
 
 
-def playback_answer(*, video: Video, user, build_absolute_uri) -> dict:
+def playback_answer(*, video: Video, user: User | None, build_absolute_uri: Callable[[str], str]) -> dict:
     """What a player needs: master playlist, poster and storyboard URLs, renditions, expiry."""
     if video.status != Video.Status.READY or not video.hls_prefix:
-        raise NotReady()
+        raise VideoNotReady()
     renditions = [
         {"name": r.name, "width": r.width, "height": r.height, "bandwidth": r.bandwidth, "codecs": r.codecs}
         for r in video.renditions.all()
@@ -170,12 +154,14 @@ def playback_answer(*, video: Video, user, build_absolute_uri) -> dict:
     return {**urls, "duration": video.duration, "expires_at": expires_at, "renditions": renditions}
 
 
-def asset_url(*, video: Video, key: str, user, build_absolute_uri) -> str:
+def asset_url(*, video: Video, key: str, user: User | None, build_absolute_uri: Callable[[str], str]) -> str:
     """One of the video's files (the admin's poster and preview): no query, one token."""
     return _urls(video, user, build_absolute_uri, {"url": key})[0]["url"]
 
 
-def _urls(video: Video, user, build_absolute_uri, keys: dict[str, str]) -> tuple[dict[str, str], datetime | None]:
+def _urls(
+    video: Video, user: User | None, build_absolute_uri: Callable[[str], str], keys: dict[str, str]
+) -> tuple[dict[str, str], datetime | None]:
     """URLs of these storage keys: public ones, or signed for this viewer."""
     if settings.PLAYBACK_PUBLIC_BASE_URL and video.visibility == Video.Visibility.PUBLIC:
         return {name: public_url(key) for name, key in keys.items()}, None

@@ -1,6 +1,6 @@
 """TranscodeJob lifecycle: queue, claim (conditional update + lease), heartbeat, publish in one
 transaction, fail, and reap jobs whose worker stopped. The ffmpeg work itself is in
-`videos.transcoding`.
+`videos.pipeline.ladder`.
 
 A duplicate delivery or a second worker cannot run a job twice: only the claim that moved the row
 to `running` owns it, and only the owner of the current attempt may publish. Each attempt writes
@@ -24,13 +24,27 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from videos import storage, transcoding
+from videos import keys, storage
+from videos.errors import NoSource, TranscodeInProgress
 from videos.models import Rendition, TranscodeJob, Video
-from videos.probing import NotPlayableMedia, probe
-from vod.exceptions import ConflictError
+from videos.pipeline import ladder
+from videos.pipeline.probing import MediaInfo, NotPlayableMedia, probe
 
 logger = logging.getLogger(__name__)
 Job = TranscodeJob.Status
+# What publishing sets on the video, besides `published_at` the first time.
+PUBLISHED_FIELDS = [
+    "hls_prefix",
+    "master_key",
+    "poster_key",
+    "storyboard_key",
+    "derived_size",
+    "duration",
+    "width",
+    "height",
+    "status",
+    "failure_reason",
+]
 
 
 class LeaseLost(Exception):
@@ -42,36 +56,64 @@ def worker_name() -> str:
 
 
 def _time_limits(video: Video) -> tuple[int, int]:
-    """Soft and hard Celery limits for a video of this length (download and upload included)."""
-    soft = int(max(settings.TRANSCODE_MIN_TIMEOUT, (video.duration or 0) * settings.TRANSCODE_TIMEOUT_FACTOR)) + 300
+    """Soft and hard Celery limits: the encode's own limit, plus time to download and upload."""
+    soft = int(ladder.encode_timeout(video.duration or 0)) + 300
     return soft, soft + 120
+
+
+def _enqueue_on_commit(job: TranscodeJob, video: Video) -> None:
+    """Sends the job to a transcode worker once the transaction commits, limited in time for this video."""
+    from videos.tasks import transcode_video
+
+    job_id, (soft, hard) = str(job.pk), _time_limits(video)
+    transaction.on_commit(lambda: transcode_video.apply_async((job_id,), soft_time_limit=soft, time_limit=hard))
 
 
 def transcode_queue(*, video: Video, enqueue: bool = True) -> TranscodeJob:
     """Queues a (re)transcode of the video's source; refused while one is queued or running.
-    `enqueue=False` leaves running it to the caller (`manage.py transcode --sync`)."""
-    from videos.tasks import transcode_video
-
+    `enqueue=False` leaves running it to the caller (`transcode_here`)."""
     if not video.source_key:
-        raise ConflictError("This video has no source to transcode.", code="no_source")
+        raise NoSource()
     try:
         with transaction.atomic():
             job = TranscodeJob.objects.create(
                 video=video, profile=settings.TRANSCODE_PROFILE, max_attempts=settings.TRANSCODE_MAX_ATTEMPTS
             )
     except IntegrityError:
-        raise ConflictError(
-            "A transcode of this video is already queued or running.", code="transcode_in_progress"
-        ) from None
+        raise TranscodeInProgress() from None
     if enqueue:
-        soft, hard = _time_limits(video)
-        transaction.on_commit(
-            lambda: transcode_video.apply_async((str(job.pk),), soft_time_limit=soft, time_limit=hard)
-        )
+        _enqueue_on_commit(job, video)
     return job
 
 
-def _claim(job_id, worker: str) -> TranscodeJob | None:
+def transcode_here(*, video: Video) -> TranscodeJob:
+    """Queues a transcode and runs it in this process instead of a worker (`manage.py transcode
+    --sync`, `import_video --sync`, tests); returns the job as it ended."""
+    job = transcode_queue(video=video, enqueue=False)
+    run_job(job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def awaits_retry(job_id: object) -> bool:
+    """True while a failed attempt put the job back in the queue: its attempts
+    (TRANSCODE_MAX_ATTEMPTS) are the one retry budget, the task's retries only follow them."""
+    return TranscodeJob.objects.filter(pk=job_id, status=Job.QUEUED).exists()
+
+
+def _attempt(job: TranscodeJob) -> Q:
+    """The job as long as this attempt owns it: running, claimed by this worker, this attempt."""
+    return Q(pk=job.pk, status=Job.RUNNING, worker=job.worker, attempts=job.attempts)
+
+
+def _fail_video(video_id: object, reason: str) -> None:
+    """The video fails with its job, unless an older version stays playable."""
+    Video.objects.filter(pk=video_id).exclude(status=Video.Status.READY).update(
+        status=Video.Status.FAILED, failure_reason=reason
+    )
+
+
+def _claim(job_id: object, worker: str) -> TranscodeJob | None:
     now = timezone.now()
     claimable = Q(status=Job.QUEUED) | Q(status=Job.RUNNING, lease_expires_at__lt=now)
     claimed = TranscodeJob.objects.filter(claimable, pk=job_id, attempts__lt=F("max_attempts")).update(
@@ -87,7 +129,7 @@ def _claim(job_id, worker: str) -> TranscodeJob | None:
     if not claimed:
         return None
     job = TranscodeJob.objects.select_related("video").get(pk=job_id)
-    job.output_prefix = f"{job.video.storage_prefix}hls/{job.pk.hex[:12]}-{job.attempts}/"
+    job.output_prefix = keys.hls_version_prefix(job.video_id, job.pk, job.attempts)
     job.save(update_fields=["output_prefix"])
     Video.objects.filter(pk=job.video_id).exclude(status=Video.Status.READY).update(status=Video.Status.PROCESSING)
     return job
@@ -111,14 +153,14 @@ class Heartbeat:
 
 def _heartbeat(job: TranscodeJob, progress: float) -> None:
     now = timezone.now()
-    renewed = TranscodeJob.objects.filter(
-        pk=job.pk, status=Job.RUNNING, worker=job.worker, attempts=job.attempts
-    ).update(progress=round(progress, 4), heartbeat_at=now, lease_expires_at=now + settings.TRANSCODE_LEASE)
+    renewed = TranscodeJob.objects.filter(_attempt(job)).update(
+        progress=round(progress, 4), heartbeat_at=now, lease_expires_at=now + settings.TRANSCODE_LEASE
+    )
     if not renewed:
         raise LeaseLost()
 
 
-def run_job(job_id, *, worker: str | None = None) -> bool:
+def run_job(job_id: object, *, worker: str | None = None) -> bool:
     """Claims and runs one job; True when this call published it."""
     job = _claim(job_id, worker or worker_name())
     if job is None:
@@ -129,12 +171,12 @@ def run_job(job_id, *, worker: str | None = None) -> bool:
             work = Path(folder)
             source = _fetch_source(job.video, work / "source", beat)
             info = probe(source)
-            plan = transcoding.plan_for(info)
+            plan = ladder.plan_for(info)
             out = work / "out"
             out.mkdir()
-            transcoding.run(plan, source, out, on_progress=lambda f: beat(None if f is None else f * 0.9))
-            transcoding.check_complete(plan, out)
-            transcoding.write_storyboard_vtt(plan, out, lambda name: name)
+            ladder.run(plan, source, out, on_progress=lambda f: beat(None if f is None else f * 0.9))
+            ladder.check_complete(plan, out)
+            ladder.write_storyboard_vtt(plan, out)
             size = _upload(out, job, beat)
             return _publish(job, info, out, size)
     except SoftTimeLimitExceeded:
@@ -143,7 +185,7 @@ def run_job(job_id, *, worker: str | None = None) -> bool:
     except LeaseLost:
         logger.warning("transcode %s attempt %s lost its lease; stopping", job.pk, job.attempts)
         return False
-    except (NotPlayableMedia, transcoding.TranscodeFailed) as exc:
+    except (NotPlayableMedia, ladder.TranscodeFailed) as exc:
         _fail(job, str(exc), getattr(exc, "log_tail", ""), retry=False)
         return False
     except Exception as exc:
@@ -192,7 +234,7 @@ def _renditions(out: Path) -> list[dict]:
     """The video rungs as ffmpeg described them in the master playlist (the audio-only variant
     ffmpeg lists for the shared audio rendition is not a rung)."""
     renditions = []
-    for match in _STREAM_INF.finditer((out / "master.m3u8").read_text()):
+    for match in _STREAM_INF.finditer((out / keys.MASTER_PLAYLIST).read_text()):
         attrs = dict(re.findall(r'([A-Z-]+)=("[^"]*"|[^,]*)', match["attrs"]))
         if "RESOLUTION" not in attrs:
             continue
@@ -210,12 +252,12 @@ def _renditions(out: Path) -> list[dict]:
     return renditions
 
 
-def _publish(job: TranscodeJob, info, out: Path, size: int) -> bool:
+def _publish(job: TranscodeJob, info: MediaInfo, out: Path, size: int) -> bool:
     """Swaps the video to this attempt's output in one transaction, then deletes other versions."""
     renditions = _renditions(out)
     with transaction.atomic():
-        current = TranscodeJob.objects.select_for_update().get(pk=job.pk)
-        if current.status != Job.RUNNING or current.worker != job.worker or current.attempts != job.attempts:
+        current = TranscodeJob.objects.select_for_update().filter(_attempt(job)).first()
+        if current is None:
             raise LeaseLost()
         video = Video.objects.select_for_update(of=("self",)).get(pk=job.video_id)
         video.renditions.all().delete()
@@ -223,18 +265,15 @@ def _publish(job: TranscodeJob, info, out: Path, size: int) -> bool:
             Rendition(video=video, **{**r, "playlist_key": job.output_prefix + r["playlist_key"]}) for r in renditions
         )
         video.hls_prefix = job.output_prefix
-        video.master_key = job.output_prefix + "master.m3u8"
-        video.poster_key = job.output_prefix + "poster.jpg"
-        video.storyboard_key = job.output_prefix + "storyboard/storyboard.vtt"
+        video.master_key = job.output_prefix + keys.MASTER_PLAYLIST
+        video.poster_key = job.output_prefix + keys.POSTER
+        video.storyboard_key = job.output_prefix + keys.STORYBOARD_VTT
         video.derived_size = size
         video.duration = info.duration
-        # As displayed: a phone clip stored sideways with a rotation flag is portrait.
-        turned = info.rotation in (90, 270)
-        video.width, video.height = (info.height, info.width) if turned else (info.width, info.height)
+        video.width, video.height = info.displayed_size
         video.status, video.failure_reason = Video.Status.READY, ""
-        if video.published_at is None and video.visibility == Video.Visibility.PUBLIC:
-            video.published_at = timezone.now()
-        video.save()
+        video.publish_if_due()
+        video.save(update_fields=[*PUBLISHED_FIELDS, "published_at", "updated_at"])
         current.status, current.progress, current.finished_at = Job.SUCCEEDED, 1.0, timezone.now()
         current.save(update_fields=["status", "progress", "finished_at"])
         keep = job.output_prefix
@@ -244,7 +283,7 @@ def _publish(job: TranscodeJob, info, out: Path, size: int) -> bool:
 
 def _delete_other_versions(video: Video, keep: str) -> None:
     """Old versions and the leftovers of killed attempts: everything under hls/ but `keep`."""
-    hls = f"{video.storage_prefix}hls/"
+    hls = keys.hls_root(video.pk)
     if storage.uses_s3():
         client, bucket = storage.s3_client(), storage.s3_bucket()
         prefixes = set()
@@ -262,8 +301,8 @@ def _fail(job: TranscodeJob, error: str, log_tail: str, *, retry: bool) -> None:
     """Records a failed attempt. With attempts left and a retryable error the job goes back to
     the queue; otherwise it fails, and so does the video unless an older version stays playable."""
     with transaction.atomic():
-        current = TranscodeJob.objects.select_for_update().get(pk=job.pk)
-        if current.status != Job.RUNNING or current.worker != job.worker or current.attempts != job.attempts:
+        current = TranscodeJob.objects.select_for_update().filter(_attempt(job)).first()
+        if current is None:
             return
         again = retry and current.attempts < current.max_attempts
         current.status = Job.QUEUED if again else Job.FAILED
@@ -271,17 +310,13 @@ def _fail(job: TranscodeJob, error: str, log_tail: str, *, retry: bool) -> None:
         current.finished_at = None if again else timezone.now()
         current.save(update_fields=["status", "error", "log_tail", "finished_at"])
         if not again:
-            Video.objects.filter(pk=job.video_id).exclude(status=Video.Status.READY).update(
-                status=Video.Status.FAILED, failure_reason=error[:500]
-            )
+            _fail_video(job.video_id, error[:500])
     transaction.on_commit(lambda: storage.delete_prefix(job.output_prefix))
 
 
-def jobs_reap() -> dict:
+def jobs_reap() -> dict[str, int]:
     """Running jobs whose heartbeat stopped (their worker died or hangs): back to the queue while
     attempts remain, else failed."""
-    from videos.tasks import transcode_video
-
     cutoff = timezone.now() - settings.TRANSCODE_HEARTBEAT_TIMEOUT
     requeued = failed = 0
     stuck = TranscodeJob.objects.filter(status=Job.RUNNING, heartbeat_at__lt=cutoff).values_list("pk", flat=True)
@@ -299,20 +334,13 @@ def jobs_reap() -> dict:
             if job.attempts < job.max_attempts:
                 job.status, job.error = Job.QUEUED, f"worker {job.worker} stopped responding; requeued"
                 job.save(update_fields=["status", "error"])
-                soft, hard = _time_limits(job.video)
-                transaction.on_commit(
-                    lambda job_id=job.pk, soft=soft, hard=hard: transcode_video.apply_async(
-                        (str(job_id),), soft_time_limit=soft, time_limit=hard
-                    )
-                )
+                _enqueue_on_commit(job, job.video)
                 requeued += 1
             else:
                 job.status, job.finished_at = Job.FAILED, timezone.now()
                 job.error = f"worker {job.worker} stopped responding; no attempts left"
                 job.save(update_fields=["status", "error", "finished_at"])
-                Video.objects.filter(pk=job.video_id).exclude(status=Video.Status.READY).update(
-                    status=Video.Status.FAILED, failure_reason="Transcoding did not finish."
-                )
+                _fail_video(job.video_id, "Transcoding did not finish.")
                 failed += 1
             if stale_prefix:
                 transaction.on_commit(lambda prefix=stale_prefix: storage.delete_prefix(prefix))

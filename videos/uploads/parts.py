@@ -4,6 +4,8 @@ each part's bytes to its URL and keeps the `ETag` answer. With S3 the URLs are p
 
 import os
 import uuid
+from collections.abc import Callable
+from typing import IO
 
 from botocore.exceptions import ClientError
 from django.conf import settings
@@ -11,27 +13,18 @@ from django.core import signing
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
-from videos import storage
+from videos import keys, storage
 from videos.errors import InvalidPartToken
 from videos.models import Upload, UploadPart
 
 _SALT = "videos.upload-part"
 
 
-def part_name(upload: Upload, number: int) -> str:
-    """Where the filesystem backend keeps a received part (under the video's prefix)."""
-    return f"{upload.video.storage_prefix}uploads/{upload.id}/{number:05d}"
-
-
-def parts_folder(upload: Upload) -> str:
-    return f"{upload.video.storage_prefix}uploads/{upload.id}/"
-
-
 def part_token(upload: Upload, number: int) -> str:
     return signing.TimestampSigner(salt=_SALT).sign(f"{upload.id}:{number}")
 
 
-def check_part_token(token: str, upload_id, number: int) -> None:
+def check_part_token(token: str, upload_id: object, number: int) -> None:
     try:
         value = signing.TimestampSigner(salt=_SALT).unsign(token, max_age=settings.UPLOAD_URL_EXPIRY.total_seconds())
     except signing.BadSignature as exc:
@@ -40,7 +33,7 @@ def check_part_token(token: str, upload_id, number: int) -> None:
         raise InvalidPartToken()
 
 
-def part_url(upload: Upload, number: int, build_absolute_uri) -> str:
+def part_url(upload: Upload, number: int, build_absolute_uri: Callable[[str], str]) -> str:
     if upload.backend == Upload.Backend.S3:
         return storage.s3_client().generate_presigned_url(
             "upload_part",
@@ -78,10 +71,10 @@ def _no_such_upload(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") in ("NoSuchUpload", "404")
 
 
-def store_part(upload: Upload, number: int, stream, size: int) -> UploadPart:
+def store_part(upload: Upload, number: int, stream: IO[bytes], size: int) -> UploadPart:
     """Streams one part to storage (filesystem backend). It is written beside any earlier copy and
     renamed over it only once complete, so a re-send cut short keeps the good copy."""
-    name = part_name(upload, number)
+    name = keys.upload_part_key(upload.video_id, upload.id, number)
     incoming = f"{name}.incoming-{uuid.uuid4().hex}"
     reader = storage.CountingReader(stream, limit=size, digest="md5")
     try:
@@ -116,9 +109,9 @@ def assemble(upload: Upload, parts: list[tuple[int, str]]) -> None:
             MultipartUpload={"Parts": [{"PartNumber": number, "ETag": f'"{etag}"'} for number, etag in parts]},
         )
         return
-    names = [part_name(upload, number) for number, _ in parts]
+    names = [keys.upload_part_key(upload.video_id, upload.id, number) for number, _ in parts]
     storage.save_exactly(upload.key, storage.ConcatenatedReader(names, upload.size))
-    storage.delete_prefix(parts_folder(upload))
+    storage.delete_prefix(keys.upload_parts_prefix(upload.video_id, upload.id))
 
 
 def discard(upload: Upload) -> None:
@@ -132,5 +125,5 @@ def discard(upload: Upload) -> None:
             if not _no_such_upload(exc):
                 raise
     else:
-        storage.delete_prefix(parts_folder(upload))
+        storage.delete_prefix(keys.upload_parts_prefix(upload.video_id, upload.id))
         upload.parts.all().delete()

@@ -8,12 +8,13 @@ from django.core.cache import cache
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from videos.models import Video, WatchProgress
 
 COMPLETED_AT = 0.95
 
 
-def progress_record(*, user, video: Video, position: float) -> WatchProgress:
+def progress_record(*, user: User, video: Video, position: float) -> WatchProgress:
     """One INSERT ... ON CONFLICT UPDATE; past 95% of the video it counts as completed."""
     duration = video.duration or 0
     position = max(0.0, min(position, duration)) if duration else max(0.0, position)
@@ -25,11 +26,24 @@ def progress_record(*, user, video: Video, position: float) -> WatchProgress:
         update_fields=["position", "completed", "updated_at"],
     )
     if position >= settings.VIEW_MIN_SECONDS:
-        view_count_once(video=video, viewer=f"user:{user.pk}")
+        view_count_once(video=video, viewer=_signed_in_viewer(user))
     return WatchProgress(user=user, video=video, position=position, completed=completed)
 
 
-def anonymous_viewer(ip: str | None, user_agent: str) -> str:
+def view_report(*, video: Video, user: User | None, watched_seconds: float, ip: str | None, user_agent: str) -> bool:
+    """A view a player reports: it counts once VIEW_MIN_SECONDS were watched, once per viewer
+    (the account, or a hash of address and browser for anyone signed out) in VIEW_WINDOW."""
+    if watched_seconds < settings.VIEW_MIN_SECONDS:
+        return False
+    viewer = _signed_in_viewer(user) if user else _anonymous_viewer(ip, user_agent)
+    return view_count_once(video=video, viewer=viewer)
+
+
+def _signed_in_viewer(user: User) -> str:
+    return f"user:{user.pk}"
+
+
+def _anonymous_viewer(ip: str | None, user_agent: str) -> str:
     """An anonymous viewer's key: a hash, so no address is stored."""
     return "anon:" + hashlib.sha256(f"{ip}|{user_agent}".encode()).hexdigest()[:32]
 
@@ -43,7 +57,7 @@ def view_count_once(*, video: Video, viewer: str) -> bool:
     return True
 
 
-def continue_watching(*, user) -> QuerySet[WatchProgress]:
+def continue_watching(*, user: User) -> QuerySet[WatchProgress]:
     """Started, not finished, still playable for this viewer; newest first."""
     return (
         history(user=user)
@@ -52,7 +66,7 @@ def continue_watching(*, user) -> QuerySet[WatchProgress]:
     )
 
 
-def history(*, user) -> QuerySet[WatchProgress]:
+def history(*, user: User) -> QuerySet[WatchProgress]:
     return (
         WatchProgress.objects.filter(user=user)
         .select_related("video__owner", "video__category")
@@ -61,7 +75,7 @@ def history(*, user) -> QuerySet[WatchProgress]:
     )
 
 
-def history_clear(*, user, video_id=None) -> int:
+def history_clear(*, user: User, video_id: object = None) -> int:
     rows = WatchProgress.objects.filter(user=user)
     if video_id is not None:
         rows = rows.filter(video_id=video_id)

@@ -1,7 +1,9 @@
+"""Answers and input of the catalog API: videos, categories, and what a new video's upload takes."""
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from videos.models import Category, TranscodeJob, Upload, Video
+from videos.models import Category, TranscodeJob, Video
 from vod.serializers import InputSerializer
 
 
@@ -93,83 +95,3 @@ class VideoInputSerializer(InputSerializer):
         slug_field="slug", queryset=Category.objects.all(), allow_null=True, required=False
     )
     visibility = serializers.ChoiceField(Video.Visibility.choices, required=False)
-
-
-class UploadStartInputSerializer(InputSerializer):
-    size = serializers.IntegerField(min_value=1, help_text="Total bytes of the file.")
-    filename = serializers.CharField(max_length=255, allow_blank=True, required=False)
-    content_type = serializers.CharField(max_length=127, allow_blank=True, required=False)
-
-
-class PartReferenceSerializer(InputSerializer):
-    number = serializers.IntegerField(min_value=1, max_value=10_000)
-    etag = serializers.CharField(max_length=80)
-
-
-class UploadCompleteInputSerializer(InputSerializer):
-    parts = PartReferenceSerializer(many=True, max_length=10_000)
-
-
-class ReceivedPartSerializer(serializers.Serializer):
-    number = serializers.IntegerField()
-    size = serializers.IntegerField()
-    etag = serializers.CharField()
-
-
-class PartTargetSerializer(serializers.Serializer):
-    number = serializers.IntegerField()
-    size = serializers.IntegerField()
-    url = serializers.URLField(help_text="PUT the part's bytes here; keep the ETag header of the answer.")
-
-
-class UploadSerializer(serializers.ModelSerializer):
-    video_id = serializers.UUIDField(read_only=True)
-    parts_received = ReceivedPartSerializer(many=True, read_only=True)
-    parts_missing = PartTargetSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = Upload
-        fields = [
-            "id",
-            "video_id",
-            "status",
-            "size",
-            "part_size",
-            "part_count",
-            "expires_at",
-            "parts_received",
-            "parts_missing",
-        ]
-        read_only_fields = fields
-
-
-class RenditionSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    width = serializers.IntegerField()
-    height = serializers.IntegerField()
-    bandwidth = serializers.IntegerField()
-    codecs = serializers.CharField()
-
-
-class PlaybackSerializer(serializers.Serializer):
-    master_url = serializers.URLField(help_text="Give this to any HLS player as it is.")
-    poster_url = serializers.URLField()
-    storyboard_url = serializers.URLField(help_text="WebVTT of storyboard thumbnails (`#xywh=`).")
-    duration = serializers.FloatField()
-    expires_at = serializers.DateTimeField(allow_null=True, help_text="When the URLs stop working; null: never.")
-    renditions = RenditionSerializer(many=True)
-
-
-class ProgressInputSerializer(InputSerializer):
-    position = serializers.FloatField(min_value=0, max_value=86_400, help_text="Seconds from the start.")
-
-
-class ViewInputSerializer(InputSerializer):
-    watched_seconds = serializers.FloatField(min_value=0, max_value=86_400)
-
-
-class ProgressSerializer(serializers.Serializer):
-    video = VideoSerializer()
-    position = serializers.FloatField()
-    completed = serializers.BooleanField()
-    updated_at = serializers.DateTimeField()

@@ -1,4 +1,4 @@
-"""Reads of the catalog: what a viewer may see, search, and storage use."""
+"""Reads of the catalog: what a viewer may see or change, search, and the staff's figures."""
 
 from datetime import timedelta
 
@@ -9,7 +9,8 @@ from django.db.models import BigIntegerField, Count, F, OuterRef, Prefetch, Q, Q
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
-from videos.models import TranscodeJob, Upload, Video
+from accounts.models import User
+from videos.models import TranscodeJob, Video
 from vod.exceptions import NotFoundError
 from vod.permissions import staff_may
 
@@ -35,7 +36,7 @@ def catalog_search(*, query: str = "") -> QuerySet[Video]:
     return videos.filter(pk__in=Video.objects.filter(matches).values("pk"))
 
 
-def video_visible_to(*, video_id, user) -> Video:
+def video_visible_to(*, video_id, user: User | None) -> Video:
     """A video the caller may watch: public or unlisted once ready; private only for the owner and
     staff who may view videos.
     Anything else is "not found", never "forbidden", so private videos are not revealed."""
@@ -49,13 +50,16 @@ def video_visible_to(*, video_id, user) -> Video:
     raise NotFoundError()
 
 
-def video_managed_by(*, video_id, user, lock: bool = False) -> Video:
-    """A video the caller may change (owner, or staff who may change videos); others get "not found"."""
+def video_manageable_by(*, video: Video, user: User | None) -> bool:
+    """The owner, and staff who may change videos."""
+    return user is not None and (video.owner_id == user.pk or staff_may(user, "videos.change_video"))
+
+
+def video_managed_by(*, video_id, user: User) -> Video:
+    """A video the caller may change; others get "not found"."""
     videos = Video.objects.filter(pk=video_id)
     if not staff_may(user, "videos.change_video"):
         videos = videos.filter(owner=user)
-    if lock:
-        videos = videos.select_for_update(of=("self",))
     video = videos.first()
     if video is None:
         raise NotFoundError()
@@ -69,32 +73,8 @@ def with_jobs(videos: QuerySet[Video]) -> QuerySet[Video]:
     )
 
 
-def videos_of_owner(*, owner) -> QuerySet[Video]:
+def videos_of_owner(*, owner: User) -> QuerySet[Video]:
     return with_jobs(_with_relations(Video.objects.filter(owner=owner)))
-
-
-def upload_managed_by(*, upload_id, user, lock: bool = False) -> Upload:
-    uploads = Upload.objects.select_related("video").filter(pk=upload_id)
-    if not staff_may(user, "videos.change_video"):
-        uploads = uploads.filter(video__owner=user)
-    if lock:
-        uploads = uploads.select_for_update(of=("self",))
-    upload = uploads.first()
-    if upload is None:
-        raise NotFoundError()
-    return upload
-
-
-def storage_used(*, owner) -> int:
-    """Bytes the owner's quota counts: stored sources and everything derived from them, plus the
-    declared size of uploads still in progress."""
-    stored = Video.objects.filter(owner=owner).aggregate(
-        total=Coalesce(Sum(Coalesce("source_size", 0) + F("derived_size")), 0)
-    )["total"]
-    pending = Upload.objects.filter(video__owner=owner, status=Upload.Status.ACTIVE).aggregate(
-        total=Coalesce(Sum("size"), 0)
-    )["total"]
-    return stored + pending
 
 
 def with_latest_job(videos: QuerySet[Video]) -> QuerySet[Video]:

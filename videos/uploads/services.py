@@ -1,21 +1,19 @@
-"""Writes on the catalog: videos' metadata, their sources (one request or resumable parts), the
-background probe of each source, and deletion with storage clean-up."""
+"""Writes on a video's source: one streamed request, or a resumable upload in parts that is
+assembled and attached; either way the stored source is queued for its probe."""
 
-import hashlib
 import logging
 import math
-import tempfile
-import uuid
+from typing import IO
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.postgres.search import SearchVector
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
-from django.db.models import Value
+from django.db import transaction
 from django.utils import timezone
 
-from videos import storage, upload_parts
+from accounts.models import User
+from videos import keys, storage
+from videos.catalog.services import video_create
 from videos.errors import (
     BadPart,
     IncompleteUpload,
@@ -25,136 +23,19 @@ from videos.errors import (
     UploadNotActive,
     UploadTooLarge,
 )
-from videos.models import Tag, Upload, Video
-from videos.probing import NotPlayableMedia, probe
-from videos.selectors import storage_used
-from videos.transcode_jobs import transcode_queue
+from videos.models import Upload, UploadPart, Video
+from videos.uploads import parts as upload_parts
+from videos.uploads.selectors import storage_used
 from vod.exceptions import InvalidInput, NotFoundError
 
 logger = logging.getLogger(__name__)
-Status = Video.Status
-MAX_TAGS = 20
-TAG_MAX_LENGTH = Tag._meta.get_field("name").max_length
-ACCEPTS_SOURCE = (Status.DRAFT, Status.FAILED)
-
-
-# --- metadata -----------------------------------------------------------------------------------
-
-
-def _normalise_tags(names) -> list[str]:
-    tags = list(dict.fromkeys(name.strip().lower() for name in names if name.strip()))
-    if len(tags) > MAX_TAGS:
-        raise InvalidInput({"tags": [f"At most {MAX_TAGS} tags."]})
-    if any(len(tag) > TAG_MAX_LENGTH for tag in tags):  # lowercasing can lengthen a string ("İ")
-        raise InvalidInput({"tags": [f"Each tag is at most {TAG_MAX_LENGTH} characters."]})
-    return tags
-
-
-def _set_tags(video: Video, names) -> None:
-    names = _normalise_tags(names)
-    Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
-    video.tags.set(Tag.objects.filter(name__in=names))
-
-
-def _refresh_search_vector(video: Video) -> None:
-    """Title weighs most, then tags, then description (PostgreSQL only; SQLite searches plainly)."""
-    if connection.vendor != "postgresql":
-        return
-    config = settings.VIDEO_SEARCH_CONFIG
-    tags = " ".join(video.tags.values_list("name", flat=True))
-    Video.objects.filter(pk=video.pk).update(
-        search_vector=SearchVector(Value(video.title), weight="A", config=config)
-        + SearchVector(Value(tags), weight="B", config=config)
-        + SearchVector(Value(video.description), weight="C", config=config)
-    )
-
-
-def _publish_if_due(video: Video) -> None:
-    """A video is published the first time it is both ready and public."""
-    if video.published_at is None and video.status == Status.READY and video.visibility == Video.Visibility.PUBLIC:
-        video.published_at = timezone.now()
-
-
-@transaction.atomic
-def video_create(*, owner, title: str, description: str = "", tags=(), category=None, visibility=None) -> Video:
-    video = Video.objects.create(
-        owner=owner,
-        title=title,
-        description=description,
-        category=category,
-        visibility=visibility or Video.Visibility.PRIVATE,
-    )
-    _set_tags(video, tags)
-    _refresh_search_vector(video)
-    return video
-
-
-@transaction.atomic
-def video_update(*, video: Video, **changes) -> Video:
-    """Changes any of title, description, tags, category, visibility, and (staff only) is_featured."""
-    tags = changes.pop("tags", None)
-    for field, value in changes.items():
-        setattr(video, field, value)
-    _publish_if_due(video)
-    # Only what changed: the caller's copy may be older than the row (a worker publishing a new
-    # version, a view counted), and those columns must not be written back.
-    video.save(update_fields=[*changes, "published_at", "updated_at"])
-    if tags is not None:
-        _set_tags(video, tags)
-    _refresh_search_vector(video)
-    return video
-
-
-@transaction.atomic
-def tag_save(*, tag: Tag) -> Tag:
-    """A tag edited by staff; the videos carrying it are re-indexed (their search text holds tag names)."""
-    tag.save()
-    for video in tag.videos.all():
-        _refresh_search_vector(video)
-    return tag
-
-
-@transaction.atomic
-def tag_delete(*, tag: Tag) -> None:
-    videos = list(tag.videos.all())
-    tag.delete()
-    for video in videos:
-        _refresh_search_vector(video)
-
-
-@transaction.atomic
-def video_delete(*, video: Video) -> None:
-    """Deletes the video at once; a task then removes everything under its storage prefix."""
-    from videos.tasks import delete_video_storage
-
-    video_id = str(video.pk)
-    video.delete()
-    transaction.on_commit(lambda: delete_video_storage.delay(video_id))
-
-
-def videos_delete_for_owner(*, owner) -> int:
-    """For account deletion: every video of the owner, with its storage."""
-    videos = list(Video.objects.filter(owner=owner))
-    for video in videos:
-        video_delete(video=video)
-    return len(videos)
-
-
-def delete_storage(*, video_id: str) -> int:
-    """Aborts unfinished S3 multipart uploads and deletes every object of a video."""
-    prefix = f"videos/{video_id}/"
-    if storage.uses_s3():
-        client, bucket = storage.s3_client(), storage.s3_bucket()
-        for page in client.get_paginator("list_multipart_uploads").paginate(Bucket=bucket, Prefix=prefix):
-            for pending in page.get("Uploads", []):
-                client.abort_multipart_upload(Bucket=bucket, Key=pending["Key"], UploadId=pending["UploadId"])
-    return storage.delete_prefix(prefix)
+ACCEPTS_SOURCE = (Video.Status.DRAFT, Video.Status.FAILED)
 
 
 # --- sources ------------------------------------------------------------------------------------
 
 
-def _check_size(*, owner, size: int, already_counted: int = 0) -> None:
+def _check_size(*, owner: User, size: int, already_counted: int = 0) -> None:
     if size > settings.VIDEO_MAX_UPLOAD_BYTES:
         raise UploadTooLarge(f"The limit is {settings.VIDEO_MAX_UPLOAD_BYTES} bytes.")
     if storage_used(owner=owner) - already_counted + size > settings.VIDEO_USER_QUOTA_BYTES:
@@ -166,16 +47,12 @@ def _check_accepts_source(video: Video) -> None:
         raise SourceNotAccepted()
 
 
-def _new_source_key(video: Video) -> str:
-    return f"{video.storage_prefix}source/{uuid.uuid4().hex}"
-
-
-def _lock_owner(owner_id) -> None:
+def _lock_owner(owner_id: object) -> None:
     """Serialises one owner's quota checks."""
     get_user_model().objects.select_for_update().filter(pk=owner_id).exists()
 
 
-def _attach_source(*, video_id, key: str, size: int, already_counted: int = 0, enqueue_probe: bool = True) -> Video:
+def _attach_source(*, video_id, key: str, size: int, enqueue_probe: bool = True) -> Video:
     """Makes a stored object the video's source and queues its probe. Must run in a transaction."""
     from videos.tasks import probe_source
 
@@ -183,9 +60,9 @@ def _attach_source(*, video_id, key: str, size: int, already_counted: int = 0, e
     _check_accepts_source(video)
     _lock_owner(video.owner_id)
     replaced = video.source_key
-    _check_size(owner=video.owner, size=size, already_counted=already_counted + (video.source_size or 0))
+    _check_size(owner=video.owner, size=size, already_counted=video.source_size or 0)
     video.source_key, video.source_size, video.source_sha256 = key, size, ""
-    video.status, video.failure_reason = Status.UPLOADED, ""
+    video.status, video.failure_reason = Video.Status.UPLOADED, ""
     video.save(update_fields=["source_key", "source_size", "source_sha256", "status", "failure_reason", "updated_at"])
     if replaced:
         transaction.on_commit(lambda: default_storage.delete(replaced))
@@ -194,15 +71,16 @@ def _attach_source(*, video_id, key: str, size: int, already_counted: int = 0, e
     return video
 
 
-def source_upload(*, video: Video, stream, content_length: int | None, enqueue_probe: bool = True) -> Video:
-    """One-request upload: the body is streamed to storage in chunks, never held whole."""
+def source_upload(*, video: Video, stream: IO[bytes], content_length: int | None, enqueue_probe: bool = True) -> Video:
+    """One-request upload: the body is streamed to storage in chunks, never held whole (and not
+    hashed: the probe reads the stored source once and takes its SHA-256 then)."""
     if content_length is None:
         raise LengthRequired()
     if content_length <= 0:
         raise InvalidInput({"body": ["The upload is empty."]})
     _check_accepts_source(video)
     _check_size(owner=video.owner, size=content_length)  # refused before a byte is stored
-    key = _new_source_key(video)
+    key = keys.new_source_key(video.pk)
     reader = storage.CountingReader(stream, limit=content_length)
     try:
         storage.save_stream(key, reader, content_length)
@@ -215,7 +93,9 @@ def source_upload(*, video: Video, stream, content_length: int | None, enqueue_p
         raise
 
 
-def video_create_with_source(*, owner, source, size: int, enqueue_probe: bool = True, **metadata) -> Video:
+def video_create_with_source(
+    *, owner: User, source: IO[bytes], size: int, enqueue_probe: bool = True, **metadata
+) -> Video:
     """A new video and its source in one step (the admin's upload form, `manage.py import_video`):
     when the source is refused (size, quota), no video is left behind. The copy to storage runs
     outside any transaction (it can take minutes), so the draft exists meanwhile."""
@@ -243,7 +123,7 @@ def upload_start(*, video: Video, size: int, filename: str = "", content_type: s
     upload = Upload(
         video=video,
         backend=Upload.Backend.S3 if storage.uses_s3() else Upload.Backend.FILESYSTEM,
-        key=_new_source_key(video),
+        key=keys.new_source_key(video.pk),
         filename=filename[:255],
         content_type=content_type[:127],
         size=size,
@@ -265,7 +145,7 @@ def _active_upload(upload_id) -> Upload:
     return upload
 
 
-def upload_part_receive(*, upload_id, number: int, stream, content_length: int | None):
+def upload_part_receive(*, upload_id, number: int, stream: IO[bytes], content_length: int | None) -> UploadPart:
     """Stores one part sent to the API (filesystem backend). Re-sending a part replaces it."""
     with transaction.atomic():
         upload = _active_upload(upload_id)
@@ -357,46 +237,3 @@ def uploads_abort_stale() -> int:
         except Exception:
             logger.exception("could not abort stale upload %s", upload_id)
     return count
-
-
-# --- probing --------------------------------------------------------------------------------------
-
-
-def source_probe(*, video_id, queue_transcode: bool = True) -> None:
-    """Reads the stored source once: its SHA-256, and whether it is a video we can use (by its
-    bytes, never its name or declared type). Playable -> a transcode job is queued; not playable ->
-    `failed` with the reason."""
-    video = Video.objects.filter(pk=video_id, status=Status.UPLOADED).first()
-    if video is None or not video.source_key:
-        return
-    digest = hashlib.sha256()
-    with tempfile.NamedTemporaryFile(prefix="vod-probe-") as local, default_storage.open(video.source_key, "rb") as src:
-        for chunk in (
-            src.chunks(storage.CHUNK) if hasattr(src, "chunks") else iter(lambda: src.read(storage.CHUNK), b"")
-        ):
-            digest.update(chunk)
-            local.write(chunk)
-        local.flush()
-        try:
-            info = probe(local.name)
-        except NotPlayableMedia as exc:
-            _mark_source_failed(video, str(exc), digest.hexdigest())
-            return
-    with transaction.atomic():
-        probed = Video.objects.filter(pk=video.pk, source_key=video.source_key, status=Status.UPLOADED).update(
-            source_sha256=digest.hexdigest(),
-            source_info=info.summary(),
-            duration=info.duration,
-            width=info.width,
-            height=info.height,
-            updated_at=timezone.now(),
-        )
-        if probed and queue_transcode:
-            video.refresh_from_db()
-            transcode_queue(video=video)
-
-
-def _mark_source_failed(video: Video, reason: str, sha256: str) -> None:
-    Video.objects.filter(pk=video.pk, source_key=video.source_key, status=Status.UPLOADED).update(
-        status=Status.FAILED, failure_reason=reason, source_sha256=sha256, updated_at=timezone.now()
-    )

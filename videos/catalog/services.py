@@ -1,0 +1,131 @@
+"""Writes on the catalog: videos' metadata and tags, and deletion with storage clean-up."""
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVector
+from django.db import connection, transaction
+from django.db.models import Value
+
+from accounts.models import User
+from videos import keys, storage
+from videos.models import Category, Tag, Video
+from vod.exceptions import InvalidInput
+
+MAX_TAGS = 20
+TAG_MAX_LENGTH = Tag._meta.get_field("name").max_length
+
+
+# --- metadata -----------------------------------------------------------------------------------
+
+
+def _normalise_tags(names: Iterable[str]) -> list[str]:
+    tags = list(dict.fromkeys(name.strip().lower() for name in names if name.strip()))
+    if len(tags) > MAX_TAGS:
+        raise InvalidInput({"tags": [f"At most {MAX_TAGS} tags."]})
+    if any(len(tag) > TAG_MAX_LENGTH for tag in tags):  # lowercasing can lengthen a string ("İ")
+        raise InvalidInput({"tags": [f"Each tag is at most {TAG_MAX_LENGTH} characters."]})
+    return tags
+
+
+def _set_tags(video: Video, names: Iterable[str]) -> None:
+    names = _normalise_tags(names)
+    Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
+    video.tags.set(Tag.objects.filter(name__in=names))
+
+
+def _refresh_search_vector(video: Video) -> None:
+    """Title weighs most, then tags, then description (PostgreSQL only; SQLite searches plainly)."""
+    if connection.vendor != "postgresql":
+        return
+    config = settings.VIDEO_SEARCH_CONFIG
+    tags = " ".join(video.tags.values_list("name", flat=True))
+    Video.objects.filter(pk=video.pk).update(
+        search_vector=SearchVector(Value(video.title), weight="A", config=config)
+        + SearchVector(Value(tags), weight="B", config=config)
+        + SearchVector(Value(video.description), weight="C", config=config)
+    )
+
+
+@transaction.atomic
+def video_create(
+    *,
+    owner: User,
+    title: str,
+    description: str = "",
+    tags: Iterable[str] = (),
+    category: Category | None = None,
+    visibility: str | None = None,
+) -> Video:
+    video = Video.objects.create(
+        owner=owner,
+        title=title,
+        description=description,
+        category=category,
+        visibility=visibility or Video.Visibility.PRIVATE,
+    )
+    _set_tags(video, tags)
+    _refresh_search_vector(video)
+    return video
+
+
+@transaction.atomic
+def video_update(*, video: Video, **changes) -> Video:
+    """Changes any of title, description, tags, category, visibility, and (staff only) is_featured."""
+    tags = changes.pop("tags", None)
+    for field, value in changes.items():
+        setattr(video, field, value)
+    video.publish_if_due()
+    # Only what changed: the caller's copy may be older than the row (a worker publishing a new
+    # version, a view counted), and those columns must not be written back.
+    video.save(update_fields=[*changes, "published_at", "updated_at"])
+    if tags is not None:
+        _set_tags(video, tags)
+    _refresh_search_vector(video)
+    return video
+
+
+@transaction.atomic
+def tag_save(*, tag: Tag) -> Tag:
+    """A tag edited by staff; the videos carrying it are re-indexed (their search text holds tag names)."""
+    tag.save()
+    for video in tag.videos.all():
+        _refresh_search_vector(video)
+    return tag
+
+
+@transaction.atomic
+def tag_delete(*, tag: Tag) -> None:
+    videos = list(tag.videos.all())
+    tag.delete()
+    for video in videos:
+        _refresh_search_vector(video)
+
+
+@transaction.atomic
+def video_delete(*, video: Video) -> None:
+    """Deletes the video at once; a task then removes everything under its storage prefix."""
+    from videos.tasks import delete_video_storage
+
+    video_id = str(video.pk)
+    video.delete()
+    transaction.on_commit(lambda: delete_video_storage.delay(video_id))
+
+
+def videos_delete_for_owner(*, owner: User) -> int:
+    """For account deletion: every video of the owner, with its storage."""
+    videos = list(Video.objects.filter(owner=owner))
+    for video in videos:
+        video_delete(video=video)
+    return len(videos)
+
+
+def delete_storage(*, video_id: str) -> int:
+    """Aborts unfinished S3 multipart uploads and deletes every object of a video."""
+    prefix = keys.video_prefix(video_id)
+    if storage.uses_s3():
+        client, bucket = storage.s3_client(), storage.s3_bucket()
+        for page in client.get_paginator("list_multipart_uploads").paginate(Bucket=bucket, Prefix=prefix):
+            for pending in page.get("Uploads", []):
+                client.abort_multipart_upload(Bucket=bucket, Key=pending["Key"], UploadId=pending["UploadId"])
+    return storage.delete_prefix(prefix)

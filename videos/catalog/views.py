@@ -1,0 +1,156 @@
+"""Catalog API: the public catalog, owners' videos, categories. Each action validates, calls one
+service or selector, and serializes.
+
+VideoViewSet holds every route under `videos/`: its own (list, read, create, edit, delete,
+transcode again) and the upload and playback actions, which live with their subdomains
+(`videos.uploads.views`, `videos.playback.views`) as mixins."""
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from videos.catalog import selectors, services
+from videos.catalog.filters import ORDERINGS, CatalogFilter, CatalogPage
+from videos.catalog.serializers import (
+    CategorySerializer,
+    MyVideoSerializer,
+    TranscodeJobSerializer,
+    VideoCreatedSerializer,
+    VideoInputSerializer,
+    VideoSerializer,
+)
+from videos.models import Category, Video
+from videos.pipeline.jobs import transcode_queue
+from videos.playback.views import VideoPlaybackActions
+from videos.uploads.views import VideoSourceActions
+from vod.idempotency import SCHEMA_PARAMETER as IDEMPOTENCY_PARAMETER
+from vod.idempotency import idempotent
+from vod.serializers import validated
+from vod.viewsets import UUIDLookupMixin
+
+
+class VideoViewSet(VideoPlaybackActions, VideoSourceActions, UUIDLookupMixin, viewsets.GenericViewSet):
+    """`videos`: the public catalog for anyone; create, edit, upload and delete for owners (and staff)."""
+
+    serializer_class = VideoSerializer
+    filterset_class = CatalogFilter
+    pagination_class = CatalogPage
+
+    def get_permissions(self) -> list[BasePermission]:
+        if self.action in ("list", "retrieve", "playback", "views"):  # visibility is checked per video
+            return [AllowAny()]
+        return [IsAuthenticated()]
+
+    def get_queryset(self) -> QuerySet[Video]:
+        query = self.request.query_params.get("q", "")
+        if "\x00" in query or len(query) > 200:
+            raise ValidationError({"q": ["Up to 200 characters of text."]})
+        return selectors.catalog_search(query=query)
+
+    def _managed(self, pk: str | None) -> Video:
+        return selectors.video_managed_by(video_id=pk, user=self.request.user)
+
+    @extend_schema(
+        tags=["videos"],
+        summary="The public catalog",
+        parameters=[
+            OpenApiParameter("q", str, description="Full-text search: title, then tags, then description."),
+            OpenApiParameter(
+                "ordering", str, enum=list(ORDERINGS), description="Default: relevance with q, else newest."
+            ),
+            OpenApiParameter("limit", int, description="Page size, at most 100."),
+        ],
+    )
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(VideoSerializer(page, many=True).data)
+
+    @extend_schema(tags=["videos"], summary="A video anyone may watch, or one of mine")
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        video = selectors.video_visible_to(video_id=pk, user=request.user)
+        manages = selectors.video_manageable_by(video=video, user=request.user)
+        return Response((MyVideoSerializer if manages else VideoSerializer)(video).data)
+
+    @extend_schema(
+        tags=["videos"],
+        summary="Transcode the source again (the current version stays playable meanwhile)",
+        request=None,
+        responses={202: TranscodeJobSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def transcode(self, request: Request, pk: str | None = None) -> Response:
+        job = transcode_queue(video=self._managed(pk))
+        return Response(TranscodeJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        tags=["videos"],
+        summary="Create a video (metadata); upload its source next",
+        request=VideoInputSerializer,
+        responses={201: VideoCreatedSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    def create(self, request: Request) -> Response:
+        def handler() -> Response:
+            video = services.video_create(owner=request.user, **validated(VideoInputSerializer, request))
+            body = {
+                "video": video,
+                "upload": {
+                    "single_url": request.build_absolute_uri(reverse("v1:video-source", kwargs={"pk": video.pk})),
+                    "resumable_url": request.build_absolute_uri(reverse("v1:video-uploads", kwargs={"pk": video.pk})),
+                    "max_bytes": settings.VIDEO_MAX_UPLOAD_BYTES,
+                },
+            }
+            return Response(VideoCreatedSerializer(body).data, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, "video-create", handler)
+
+    @extend_schema(
+        tags=["videos"],
+        summary="Edit my video",
+        request=VideoInputSerializer(partial=True),
+        responses=MyVideoSerializer,
+    )
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        video = self._managed(pk)
+        changes = validated(VideoInputSerializer, request, partial=True)
+        return Response(MyVideoSerializer(services.video_update(video=video, **changes)).data)
+
+    @extend_schema(tags=["videos"], summary="Delete my video and its files", responses={204: None})
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        services.video_delete(video=self._managed(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MyVideoViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """`me/videos`: the caller's videos in every status."""
+
+    serializer_class = MyVideoSerializer
+
+    def get_queryset(self) -> QuerySet[Video]:
+        return selectors.videos_of_owner(owner=self.request.user)
+
+    @extend_schema(tags=["videos"], summary="My videos, every status")
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+
+class CategoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """`categories`: the shelves staff set up."""
+
+    serializer_class = CategorySerializer
+    permission_classes = [AllowAny]
+    pagination_class = None
+    queryset = Category.objects.all()
+
+    @extend_schema(tags=["videos"], summary="All categories")
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)

@@ -1,0 +1,237 @@
+"""Playback API: a video's playback URLs, the files served under them (playlists rewritten per
+token, media with Range support), views and watch progress, and the viewer's history.
+
+The actions on `videos/{id}` (`playback`, `progress`, `views`) are a mixin that the catalog's
+VideoViewSet includes, so every route of a video stays on one viewset."""
+
+import mimetypes
+import re
+from collections.abc import Iterator
+from typing import IO, Any
+
+from botocore.exceptions import ClientError
+from django.core.files.storage import default_storage
+from django.db.models import QuerySet
+from django.http import FileResponse, HttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import (
+    action,
+    api_view,
+    authentication_classes,
+    permission_classes,
+    renderer_classes,
+)
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from videos import storage
+from videos.catalog import selectors
+from videos.errors import RangeNotSatisfiable
+from videos.models import WatchProgress
+from videos.playback import signing, viewer_state
+from videos.playback.serializers import (
+    PlaybackSerializer,
+    ProgressInputSerializer,
+    ProgressSerializer,
+    ViewInputSerializer,
+)
+from vod.client_ip import client_ip
+from vod.exceptions import NotFoundError
+from vod.pagination import CursorPage
+from vod.serializers import validated
+
+MEDIA_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".jpg": "image/jpeg",
+    ".vtt": "text/vtt",
+}
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class AnyMediaRenderer(BaseRenderer):
+    """Lets players ask for playlists and segments with their own Accept headers."""
+
+    media_type = "*/*"
+    format = "media"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> Any:
+        return JSONRenderer().render(data) if isinstance(data, (dict, list)) else data
+
+
+def _cors(response: HttpResponse) -> HttpResponse:
+    # Token-authorised, no cookies: any origin's player may fetch it.
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Expose-Headers"] = "Content-Length, Content-Range"
+    return response
+
+
+def _ranged(request: Request, key: str, content_type: str) -> HttpResponse:
+    """Streams a stored file, honouring a single `Range: bytes=a-b` (players seek with it)."""
+    size = default_storage.size(key)
+    handle = default_storage.open(key, "rb")
+    header = request.headers.get("Range", "")
+    match = _RANGE.match(header.strip()) if header else None
+    if not header:
+        response = FileResponse(handle, content_type=content_type)
+        response["Content-Length"] = str(size)
+    else:
+        start, end = (match.group(1), match.group(2)) if match else ("", "")
+        if not match or (start == "" and end == ""):
+            handle.close()
+            raise RangeNotSatisfiable()
+        if start == "":  # the last `end` bytes
+            first, last = max(0, size - int(end)), size - 1
+        else:
+            first, last = int(start), min(int(end) if end else size - 1, size - 1)
+        if first >= size or first > last:
+            handle.close()
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        handle.seek(first)
+        length = last - first + 1
+        response = FileResponse(_limited(handle, length), status=206, content_type=content_type)
+        response["Content-Length"] = str(length)
+        response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _limited(handle: IO[bytes], length: int, chunk: int = 64 * 1024) -> Iterator[bytes]:
+    try:
+        while length > 0:
+            data = handle.read(min(chunk, length))
+            if not data:
+                break
+            length -= len(data)
+            yield data
+    finally:
+        handle.close()
+
+
+@extend_schema(
+    tags=["playback"],
+    summary="A file of a video's HLS version, under its signed playback URL",
+    responses={(200, "*/*"): OpenApiResponse(description="The file; playlists rewritten for this token.")},
+)
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@renderer_classes([JSONRenderer, AnyMediaRenderer])
+def playback_file(request: Request, token: str, path: str) -> HttpResponse:
+    grant = signing.read_token(token)
+    video = signing.granted_video(grant)
+    path = signing.safe_relative_path(path)
+    suffix = path[path.rfind(".") :]
+    content_type = MEDIA_TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
+    key = video.hls_prefix + path
+    if suffix in (".m3u8", ".vtt"):
+        try:
+            text = signing.playlist_for(video, path)
+        except (FileNotFoundError, ClientError):
+            raise NotFoundError() from None
+        response = HttpResponse(text, content_type=content_type)
+        response["Cache-Control"] = "private, no-store"  # holds presigned URLs
+        return _cors(response)
+    if not default_storage.exists(key):
+        raise NotFoundError()
+    if storage.uses_s3():  # media normally goes straight to S3 through the rewritten playlists
+        response = HttpResponse(status=302)
+        response["Location"] = signing.presigned_url(key, signing.media_url_expiry()[1])
+        return _cors(response)
+    return _cors(_ranged(request, key, content_type))
+
+
+class VideoPlaybackActions:
+    """`videos/{id}/playback`, `progress` and `views` (part of the catalog's VideoViewSet)."""
+
+    @extend_schema(
+        tags=["playback"],
+        summary="Playback URLs (signed, short-lived, usable by any HLS player as they are)",
+        responses=PlaybackSerializer,
+    )
+    @action(detail=True, methods=["get"], permission_classes=[AllowAny])
+    def playback(self, request: Request, pk: str | None = None) -> Response:
+        video = selectors.video_visible_to(video_id=pk, user=request.user)
+        answer = signing.playback_answer(video=video, user=request.user, build_absolute_uri=request.build_absolute_uri)
+        return Response(PlaybackSerializer(answer).data)
+
+    @extend_schema(
+        tags=["playback"],
+        summary="Save where I am in this video (counts a view past 10 s)",
+        request=ProgressInputSerializer,
+        responses={204: None},
+    )
+    @action(detail=True, methods=["put"])
+    def progress(self, request: Request, pk: str | None = None) -> Response:
+        video = selectors.video_visible_to(video_id=pk, user=request.user)
+        viewer_state.progress_record(user=request.user, video=video, **validated(ProgressInputSerializer, request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        tags=["playback"],
+        summary="Report a view by anyone (counted once per viewer per 6 h, after 10 s watched)",
+        request=ViewInputSerializer,
+        responses={204: None},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[AllowAny])
+    def views(self, request: Request, pk: str | None = None) -> Response:
+        video = selectors.video_visible_to(video_id=pk, user=request.user)
+        viewer_state.view_report(
+            video=video,
+            user=request.user,
+            watched_seconds=validated(ViewInputSerializer, request)["watched_seconds"],
+            ip=client_ip(request),
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RecentlyWatchedPage(CursorPage):
+    ordering = "-updated_at"
+
+
+class WatchHistoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """`me/history`: what I watched, last watched first."""
+
+    serializer_class = ProgressSerializer
+    pagination_class = RecentlyWatchedPage
+
+    def get_queryset(self) -> QuerySet[WatchProgress]:
+        return viewer_state.history(user=self.request.user)
+
+    @extend_schema(tags=["playback"], summary="My watch history")
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=["playback"],
+        summary="Clear my whole watch history",
+        responses={204: None},
+        operation_id="me_history_clear",
+    )
+    def clear(self, request: Request) -> Response:
+        viewer_state.history_clear(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(tags=["playback"], summary="Remove one video from my history", responses={204: None})
+    def destroy(self, request: Request, video_id: str | None = None) -> Response:
+        viewer_state.history_clear(user=request.user, video_id=video_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ContinueWatchingViewSet(WatchHistoryViewSet):
+    """`me/continue-watching`: started, not finished, last watched first."""
+
+    def get_queryset(self) -> QuerySet[WatchProgress]:
+        return viewer_state.continue_watching(user=self.request.user)
+
+    @extend_schema(tags=["playback"], summary="Videos I started and did not finish")
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
