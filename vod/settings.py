@@ -213,6 +213,7 @@ if CELERY_BROKER_URL.startswith("redis"):
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-identity-records": {"task": "accounts.tasks.purge_expired", "schedule": 3600},
+    "purge-expired-sessions": {"task": "sessions_app.tasks.purge_expired_sessions", "schedule": 3600},
     "abort-stale-uploads": {"task": "videos.tasks.abort_stale_uploads", "schedule": 900},
     "reap-stuck-transcode-jobs": {"task": "videos.tasks.reap_stuck_jobs", "schedule": 60},
 }
