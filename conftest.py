@@ -11,9 +11,9 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
-from vod.testing.clients import signed_in_client
-from vod.testing.media import make_video
-from vod.testing.worker import WorkerProcess
+from testing.clients import signed_in_client
+from testing.media import make_video
+from testing.worker import WorkerProcess
 
 if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise pytest.UsageError("The test suite runs on PostgreSQL: run it with `make test`.")

@@ -12,7 +12,7 @@ from accounts.models import OneTimeCode, OutboundEmail
 from accounts.tests.factories import UserFactory
 from sessions_app.models import DeviceSession
 from sessions_app.services import session_refresh, session_start
-from vod.testing.clients import signed_in_client
+from testing.clients import signed_in_client
 
 USERS_URL = reverse("admin:accounts_user_changelist")
 SESSIONS_URL = reverse("admin:sessions_app_devicesession_changelist")

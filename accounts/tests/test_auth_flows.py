@@ -11,8 +11,8 @@ from accounts.models import OneTimeCode, OutboundEmail, User
 from accounts.one_time_codes import code_issue
 from accounts.tests.factories import TEST_PASSWORD, UserFactory
 from sessions_app.models import DeviceSession
-from vod.testing.clients import signed_in_client
-from vod.testing.mailbox import extract_code, wait_for_message
+from testing.clients import signed_in_client
+from testing.mailbox import extract_code, wait_for_message
 
 pytestmark = pytest.mark.django_db
 STRONG = "a-much-longer-passphrase-2026"

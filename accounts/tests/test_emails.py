@@ -9,7 +9,7 @@ from django.db import transaction
 
 from accounts.emails import MAX_ATTEMPTS, TransientEmailError, deliver_email, queue_email
 from accounts.models import OutboundEmail
-from vod.testing.mailbox import extract_code, messages_to, wait_for_message
+from testing.mailbox import extract_code, messages_to, wait_for_message
 
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 FRONTEND_URL = "https://app.vod.test"

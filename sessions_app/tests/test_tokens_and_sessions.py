@@ -31,8 +31,8 @@ from sessions_app.models import DeviceSession
 from sessions_app.selectors import session_cache_key
 from sessions_app.services import SignIn, session_refresh, session_revoke
 from sessions_app.tokens import mint_token_pair
-from vod.testing.clients import signed_in_client
-from vod.testing.race import run_concurrently, wait_for_lock_waiters
+from testing.clients import signed_in_client
+from testing.race import run_concurrently, wait_for_lock_waiters
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,12 +13,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from testing.clients import signed_in_client
 from videos.catalog import selectors, services
 from videos.models import Category, Rendition, Tag, TranscodeJob, Video
 from videos.roles import CONTENT_EDITORS
 from videos.tests.conftest import stored_keys
 from videos.tests.factories import CategoryFactory, DraftVideoFactory, VideoFactory
-from vod.testing.clients import signed_in_client
 
 pytestmark = pytest.mark.django_db
 

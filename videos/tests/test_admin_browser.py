@@ -20,10 +20,10 @@ from django.conf import settings as django_settings
 
 from accounts.tests.factories import TEST_PASSWORD, UserFactory
 from sessions_app.models import DeviceSession
+from testing import browser as browser_tools
+from testing.clients import signed_in_client
 from videos.models import TranscodeJob, Video
 from videos.tests.conftest import cross_origin_reads
-from vod.testing import browser as browser_tools
-from vod.testing.clients import signed_in_client
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the live server and the worker must see the rows
 

@@ -13,11 +13,11 @@ import requests
 from django.conf import settings as django_settings
 
 from accounts.tests.factories import UserFactory
+from testing import browser as browser_tools
+from testing.browser import HlsPlayer, harmless_player_error
+from testing.clients import signed_in_client
 from videos.models import Video
 from videos.tests.conftest import cross_origin_reads, transcoded_video
-from vod.testing import browser as browser_tools
-from vod.testing.browser import HlsPlayer, harmless_player_error
-from vod.testing.clients import signed_in_client
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the live server's thread must see the rows
 

@@ -13,11 +13,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
+from testing.clients import signed_in_client
 from videos import storage
 from videos.catalog import services
 from videos.models import Tag, Video
 from videos.tests.factories import CategoryFactory, DraftVideoFactory, VideoFactory
-from vod.testing.clients import signed_in_client
 
 pytestmark = pytest.mark.django_db
 

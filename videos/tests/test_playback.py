@@ -14,10 +14,10 @@ from django.core.files.storage import default_storage
 from django.db import connection
 
 from accounts.tests.factories import UserFactory
+from testing.clients import signed_in_client
 from videos.models import Rendition, Video, WatchProgress
 from videos.tests.conftest import assert_error, transcoded_video
 from videos.tests.factories import DraftVideoFactory, VideoFactory
-from vod.testing.clients import signed_in_client
 
 pytestmark = pytest.mark.django_db
 

@@ -33,6 +33,10 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
+from testing import clips, hls, processes
+from testing.clients import signed_in_client
+from testing.race import run_concurrently
+from testing.worker import WorkerProcess
 from videos.models import Rendition, TranscodeJob, Video
 from videos.pipeline import jobs, ladder
 from videos.pipeline.probing import MediaInfo
@@ -43,10 +47,6 @@ from videos.tests.factories import DraftVideoFactory, VideoFactory
 from videos.uploads.selectors import storage_used
 from videos.uploads.services import source_upload
 from vod.celery import app
-from vod.testing import clips, hls, processes
-from vod.testing.clients import signed_in_client
-from vod.testing.race import run_concurrently
-from vod.testing.worker import WorkerProcess
 
 Status = Video.Status
 Job = TranscodeJob.Status

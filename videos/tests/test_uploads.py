@@ -17,6 +17,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
+from testing.clients import signed_in_client
 from videos import keys, storage
 from videos.catalog.services import delete_storage
 from videos.models import Upload, Video
@@ -33,7 +34,6 @@ from videos.tests.factories import DraftVideoFactory, VideoFactory
 from videos.uploads import parts as upload_parts
 from videos.uploads.services import uploads_abort_stale
 from vod.models import IdempotencyRecord
-from vod.testing.clients import signed_in_client
 
 pytestmark = pytest.mark.django_db
 

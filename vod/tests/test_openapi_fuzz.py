@@ -14,7 +14,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from vod.testing.clients import signed_in_client
+from testing.clients import signed_in_client
 
 
 @pytest.fixture

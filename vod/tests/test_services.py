@@ -6,8 +6,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from testing.media import probe
 from vod import tasks
-from vod.testing.media import probe
 
 
 def test_default_storage_writes_to_the_s3_bucket(s3_bucket):

@@ -1,4 +1,4 @@
-"""Clips `vod.testing.media.make_video` cannot make, for transcoding tests: odd dimensions (H.264
+"""Clips `testing.media.make_video` cannot make, for transcoding tests: odd dimensions (H.264
 4:4:4, since 4:2:0 needs even sizes and testsrc2 rounds its size down to even), rotation metadata,
 and damaged or hostile files."""
 
