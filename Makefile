@@ -25,10 +25,11 @@ run: venv node_modules/.installed
 	@scripts/print_run_banner.sh $(HOST) $(PORT)
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho -f Procfile.dev start
 
-## make lint: ruff, migrations in sync, and Django's deployment checks with production settings.
+## make lint: ruff, mypy (mypy.ini), migrations in sync, and Django's deployment checks with production settings.
 lint: venv node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run
 	VOD_ENV=production SECRET_KEY=ci-only-$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
 		ALLOWED_HOSTS=vod.example.com $(PY) manage.py check --deploy --fail-level WARNING

@@ -4,7 +4,6 @@ The suite runs against the services `make test` starts (scripts/with_services.py
 to run on SQLite.
 """
 
-import boto3
 import pytest
 from django.conf import settings
 from django.core.cache import cache
@@ -13,6 +12,7 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import UserFactory
 from testing.clients import signed_in_client
 from testing.media import make_video
+from testing.s3 import s3_client
 from testing.worker import WorkerProcess
 
 if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
@@ -22,16 +22,9 @@ if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 @pytest.fixture(scope="session", autouse=True)
 def s3_bucket():
     """Creates the test bucket in the S3 server (moto starts empty)."""
-    options = settings.STORAGES["default"]["OPTIONS"]
     if not settings.S3_BUCKET:
         return None
-    client = boto3.client(
-        "s3",
-        endpoint_url=options["endpoint_url"],
-        aws_access_key_id=options["access_key"],
-        aws_secret_access_key=options["secret_key"],
-        region_name=options["region_name"],
-    )
+    client = s3_client()
     client.create_bucket(Bucket=settings.S3_BUCKET)
     return client
 

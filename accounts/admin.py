@@ -17,11 +17,12 @@ from sessions_app.admin import SESSION_FIELDS
 from sessions_app.models import DeviceSession
 from sessions_app.services import sessions_revoke_for_user
 from vod.admin_confirmation import confirmation_page, confirmed
-from vod.admin_inlines import ReadOnlyInline
+from vod.admin_messages import counted
+from vod.admin_read_only import ReadOnlyAdminMixin, ReadOnlyInline
 
 
 def _users(count: int) -> str:
-    return f"{count} user{pluralize(count)}"
+    return counted(count, "user")
 
 
 class LockedFilter(admin.SimpleListFilter):
@@ -142,21 +143,12 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(OutboundEmail)
-class OutboundEmailAdmin(admin.ModelAdmin):
+class OutboundEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The outbox, to see what was sent and what failed; `context` is never shown (it can hold a code)."""
 
     list_display = ["to", "template", "status", "attempts", "created_at", "sent_at"]
     list_filter = ["status", "template"]
     search_fields = ["to"]
     date_hierarchy = "created_at"
-    fields = ["id", "to", "template", "status", "attempts", "last_error", "created_at", "sent_at"]
+    fields = ("id", "to", "template", "status", "attempts", "last_error", "created_at", "sent_at")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

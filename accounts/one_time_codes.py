@@ -12,7 +12,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from accounts.models import OneTimeCode
 
 Purpose = OneTimeCode.Purpose
-TTL = {Purpose.VERIFY_EMAIL: "VERIFICATION_CODE_TTL", Purpose.RESET_PASSWORD: "PASSWORD_RESET_CODE_TTL"}
+TTL: dict[str, str] = {Purpose.VERIFY_EMAIL: "VERIFICATION_CODE_TTL", Purpose.RESET_PASSWORD: "PASSWORD_RESET_CODE_TTL"}
 
 
 def _digest(*, user_id, purpose: str, code: str) -> str:

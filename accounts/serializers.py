@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
 
@@ -6,7 +8,7 @@ from accounts.password_validation import MAX_PASSWORD_LENGTH
 from sessions_app.serializers import SessionSerializer, TokenPairSerializer
 from vod.serializers import InputSerializer
 
-PASSWORD = {
+PASSWORD: dict[str, Any] = {
     "max_length": MAX_PASSWORD_LENGTH,
     "trim_whitespace": False,
     "write_only": True,

@@ -6,6 +6,7 @@ the same for both cases, and both cases pay for one password hash so they also t
 
 import hashlib
 from datetime import datetime
+from typing import NoReturn
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -130,7 +131,7 @@ def email_verify(*, email: str, code: str, user_agent: str = "", ip_address: str
 # --- sign-in ------------------------------------------------------------------------------------
 
 
-def _fail_unknown_login(identifier: str, password: str, now: datetime):
+def _fail_unknown_login(identifier: str, password: str, now: datetime) -> NoReturn:
     """Counts and locks failures for a name with no account in the cache, on the same schedule as
     an account's, so the answers never tell the two apart."""
     key = "login-failures:" + hashlib.sha256(identifier.strip().lower().encode()).hexdigest()

@@ -25,12 +25,14 @@ from accounts.serializers import (
     UserSerializer,
     VerifyEmailInputSerializer,
 )
+from sessions_app.authentication import current_session_id
 from sessions_app.models import DeviceSession
+from sessions_app.selectors import session_by_id
 from sessions_app.serializers import RefreshInputSerializer, TokenPairSerializer
 from sessions_app.services import SignIn, session_refresh, session_revoke, sessions_revoke_for_user
-from sessions_app.views import current_session_id
 from vod.client_ip import client_ip
 from vod.permissions import StaffModelPermissions
+from vod.serializers import validated as _input
 from vod.throttling import AccountThrottle, IPThrottle
 from vod.viewsets import UUIDLookupMixin
 
@@ -54,12 +56,6 @@ def public_action(*, scope: str, url_path: str | None = None, account_field: str
 REGISTERED = "If this address can receive mail, a 6-digit code is on its way."
 CODE_SENT = "If an account needs it, a new code is on its way."
 RESET_SENT = "If an account uses this address, a reset code is on its way."
-
-
-def _input(serializer_class, request):
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _device(request) -> dict:
@@ -160,8 +156,7 @@ class AuthViewSet(viewsets.GenericViewSet):
     @extend_schema(tags=["auth"], request=None, responses={204: None})
     @action(detail=False, methods=["post"], permission_classes=[IsAuthenticated])
     def logout(self, request):
-        session = DeviceSession.objects.get(pk=current_session_id(request))
-        session_revoke(session=session, reason=Reason.LOGOUT)
+        session_revoke(session=session_by_id(session_id=current_session_id(request)), reason=Reason.LOGOUT)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(tags=["auth"], request=None, responses={204: None})

@@ -170,13 +170,19 @@ def wrk(url: str, seconds: int, script: str | None = None) -> dict:
         timeout=seconds + 60,
     ).stdout
 
-    def latency(percent: str) -> float:
-        value, unit = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M).groups()
+    def found(pattern: str) -> re.Match:
+        match = re.search(pattern, out, re.M)
+        if match is None:
+            raise RuntimeError(f"wrk printed no {pattern!r}:\n{out}")
+        return match
+
+    def latency(percent: int) -> float:
+        value, unit = found(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s|m)\s*$").groups()
         return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit]
 
     socket_errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non_2xx = int((re.search(r"Non-2xx or 3xx responses: (\d+)", out) or [0, 0])[1])
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
+    rps = float(found(r"Requests/sec:\s+([\d.]+)")[1])
     return {"rps": rps, "p50": latency(50), "p99": latency(99), "non_2xx": non_2xx, "socket_errors": socket_errors}
 
 
@@ -249,7 +255,7 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
             for name, path in paths.items():  # warm-up: connections, caches, first-request work
                 wrk(base + path, 1, scripts.get(name))
-            runs = {name: [] for name in paths}
+            runs: dict[str, list[dict]] = {name: [] for name in paths}
             for _ in range(ROUNDS):  # the endpoints take turns, so a disturbance hits them alike
                 for name, path in paths.items():
                     runs[name].append(wrk(base + path, DURATION, scripts.get(name)))

@@ -98,12 +98,8 @@ def start_postgres(stack: ExitStack, root: Path) -> str:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    stack.callback(
-        subprocess.run,
-        [*as_user, bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "stop"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    stop: list[str | Path] = [*as_user, bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "stop"]
+    stack.callback(lambda: subprocess.run(stop, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     subprocess.run([bin_dir / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "vod"], check=True)
     return f"postgres://postgres@127.0.0.1:{port}/vod"
 

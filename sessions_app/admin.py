@@ -1,15 +1,16 @@
 """Staff view of device sessions: audit data to read, and a revoke action; never the token ids."""
 
 from django.contrib import admin, messages
-from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from sessions_app.models import DeviceSession
 from sessions_app.services import session_revoke
 from vod.admin_confirmation import confirmation_page, confirmed
+from vod.admin_messages import already_note, counted
+from vod.admin_read_only import ReadOnlyAdminMixin
 
 # refresh_jti and previous_refresh_jti are left out on purpose: token ids are not for display.
-SESSION_FIELDS = [
+SESSION_FIELDS = (
     "device_name",
     "ip_address",
     "created_at",
@@ -17,7 +18,7 @@ SESSION_FIELDS = [
     "expires_at",
     "revoked_at",
     "revoke_reason",
-]
+)
 
 
 class SessionStateFilter(admin.SimpleListFilter):
@@ -39,7 +40,7 @@ class SessionStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(DeviceSession)
-class DeviceSessionAdmin(admin.ModelAdmin):
+class DeviceSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: sessions change only through the services (sign-in, refresh, revoke)."""
 
     list_display = ["user_email", *SESSION_FIELDS[:5], "active", "revoke_reason"]
@@ -47,7 +48,7 @@ class DeviceSessionAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     search_fields = ["user__email", "device_name", "ip_address"]
     date_hierarchy = "created_at"
-    fields = ["id", "user", "user_agent", *SESSION_FIELDS, "rotated_at"]
+    fields = ("id", "user", "user_agent", *SESSION_FIELDS, "rotated_at")
     readonly_fields = fields
     actions = ["revoke_selected"]
 
@@ -59,15 +60,9 @@ class DeviceSessionAdmin(admin.ModelAdmin):
     def active(self, obj):
         return obj.is_active
 
-    def has_add_permission(self, request):
-        return False
-
     def has_change_permission(self, request, obj=None):
         """True (with the model permission) for the action check; False for a row, so its form is view-only."""
-        return obj is None and super().has_change_permission(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+        return obj is None and admin.ModelAdmin.has_change_permission(self, request)
 
     @admin.action(description="Revoke selected sessions", permissions=["change"])
     def revoke_selected(self, request, queryset):
@@ -90,7 +85,6 @@ class DeviceSessionAdmin(admin.ModelAdmin):
         for session in live:
             session_revoke(session=session, reason=DeviceSession.RevokeReason.STAFF)
             self.log_change(request, session, "Revoked by staff.")
-        ended = len(sessions) - len(live)
-        note = f"; {ended} {'was' if ended == 1 else 'were'} already revoked" if ended else ""
-        self.message_user(request, f"Revoked {len(live)} session{pluralize(len(live))}{note}.", messages.SUCCESS)
+        note = already_note(len(sessions) - len(live), "revoked")
+        self.message_user(request, f"Revoked {counted(len(live), 'session')}{note}.", messages.SUCCESS)
         return None

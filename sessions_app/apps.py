@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class SessionsAppConfig(AppConfig):
-    """Device sessions bound to refresh tokens (the Identity issue fills this in)."""
+    """Every credential that authenticates a request: device sessions, each owning a refresh
+    token, and the access tokens that die with them."""
 
     name = "sessions_app"
     verbose_name = "Device sessions"

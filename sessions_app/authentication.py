@@ -1,6 +1,10 @@
-"""Bearer JWT authentication that also requires the token's device session to be alive."""
+"""Bearer JWT authentication that also requires the token's device session to be alive, and the
+session a request authenticated with."""
+
+from typing import Any
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed
 
@@ -17,7 +21,7 @@ class SessionJWTAuthentication(JWTAuthentication):
         if result is None:
             return None
         user, token = result
-        session_id = token.get(SESSION_CLAIM)
+        session_id = token.payload.get(SESSION_CLAIM)
         if not session_id or not session_is_active(session_id=session_id, user_id=user.pk):
             raise AuthenticationFailed("This session has ended; sign in again.", code="session_revoked")
         session_touch(session_id=session_id)
@@ -27,4 +31,10 @@ class SessionJWTAuthentication(JWTAuthentication):
 class SessionJWTScheme(SimpleJWTScheme):
     """Documents SessionJWTAuthentication in the schema as the bearer JWT it is."""
 
-    target_class = SessionJWTAuthentication
+    target_class = "sessions_app.authentication.SessionJWTAuthentication"
+
+
+def current_session_id(request: Request) -> str | None:
+    """The id of the device session whose access token authenticated the request (None if none did)."""
+    token: Any = request.auth  # the AccessToken SessionJWTAuthentication accepted, or None
+    return token.get(SESSION_CLAIM) if token else None

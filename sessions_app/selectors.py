@@ -1,5 +1,7 @@
 """Reads of device sessions, including the per-request "is this session still alive" check."""
 
+import uuid
+
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -34,3 +36,7 @@ def session_is_active(*, session_id, user_id) -> bool:
 
 def sessions_for_user(*, user) -> QuerySet[DeviceSession]:
     return DeviceSession.objects.active().filter(user=user).order_by("-last_used_at")
+
+
+def session_by_id(*, session_id: uuid.UUID | str) -> DeviceSession:
+    return DeviceSession.objects.get(pk=session_id)

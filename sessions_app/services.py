@@ -12,7 +12,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from sessions_app.devices import device_name
-from sessions_app.errors import RefreshRejected
+from sessions_app.errors import RefreshTokenInvalid, RefreshTokenRotated, SessionRevoked
 from sessions_app.models import DeviceSession
 from sessions_app.selectors import REVOKED, session_cache_key
 from sessions_app.tokens import SESSION_CLAIM, TokenPair, mint_token_pair, read_refresh_token
@@ -62,12 +62,12 @@ def session_refresh(*, refresh_token: str, ip_address: str | None = None) -> Sig
     try:
         token = read_refresh_token(refresh_token)
     except TokenError as exc:
-        raise RefreshRejected("token_not_valid", "Token is invalid or expired.") from exc
+        raise RefreshTokenInvalid() from exc
     session_id = token.get(SESSION_CLAIM)
     jti = token.get(jwt_settings.JTI_CLAIM)
     user_id = token.get(jwt_settings.USER_ID_CLAIM)
     if not session_id or not jti:
-        raise RefreshRejected("token_not_valid", "Token is invalid or expired.")
+        raise RefreshTokenInvalid()
 
     rejection = None
     with transaction.atomic():
@@ -75,10 +75,10 @@ def session_refresh(*, refresh_token: str, ip_address: str | None = None) -> Sig
             DeviceSession.objects.select_for_update(of=("self",)).select_related("user").filter(pk=session_id).first()
         )
         if session is None or str(session.user_id) != str(user_id):
-            raise RefreshRejected("token_not_valid", "Token is invalid or expired.")
+            raise RefreshTokenInvalid()
         now = timezone.now()
         if not session.is_active or not session.user.is_active:
-            raise RefreshRejected("session_revoked", "This session has ended; sign in again.")
+            raise SessionRevoked()
         if jti != session.refresh_jti:
             in_grace = (
                 jti == session.previous_refresh_jti
@@ -86,11 +86,11 @@ def session_refresh(*, refresh_token: str, ip_address: str | None = None) -> Sig
                 and now - session.rotated_at <= settings.REFRESH_REUSE_GRACE
             )
             if in_grace:
-                raise RefreshRejected("refresh_token_rotated", "This refresh token was just replaced.")
+                raise RefreshTokenRotated()
             _revoke(session, Reason.REFRESH_REUSE, now)
             logger.warning("refresh token reuse: session %s revoked", session.pk)
             # Commit the revocation, then refuse: raising inside the block would roll it back.
-            rejection = RefreshRejected("session_revoked", "This session has ended; sign in again.")
+            rejection = SessionRevoked()
         else:
             tokens = mint_token_pair(
                 user_id=session.user_id, session_id=session.pk, session_expires_at=session.expires_at

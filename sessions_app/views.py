@@ -4,17 +4,13 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
+from sessions_app.authentication import current_session_id
 from sessions_app.models import DeviceSession
 from sessions_app.selectors import sessions_for_user
 from sessions_app.serializers import SessionSerializer
 from sessions_app.services import session_revoke, sessions_revoke_for_user
-from sessions_app.tokens import SESSION_CLAIM
 
 Reason = DeviceSession.RevokeReason
-
-
-def current_session_id(request):
-    return request.auth.get(SESSION_CLAIM) if request.auth else None
 
 
 @extend_schema_view(

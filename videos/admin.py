@@ -12,7 +12,7 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
-from django.template.defaultfilters import filesizeformat, pluralize
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -25,7 +25,8 @@ from videos.pipeline.jobs import transcode_queue
 from videos.playback import signing
 from videos.uploads.services import video_create_with_source
 from vod.admin_confirmation import confirmation_page, confirmed
-from vod.admin_inlines import ReadOnlyInline
+from vod.admin_messages import already_note, counted
+from vod.admin_read_only import ReadOnlyInline
 from vod.exceptions import ApplicationError
 
 Status = Video.Status
@@ -34,7 +35,7 @@ EDITABLE = ["title", "description", "category", "tags", "visibility", "is_featur
 
 
 def _videos(count: int) -> str:
-    return f"{count} video{pluralize(count)}"
+    return counted(count, "video")
 
 
 class RenditionInline(ReadOnlyInline):
@@ -129,8 +130,7 @@ def _field_action(name: str, field: str, value, *, description: str, question: s
         for video in changing:
             services.video_update(video=video, **{field: value})
             modeladmin.log_change(request, video, f"{done.capitalize()}.")
-        unchanged = len(videos) - len(changing)
-        note = f"; {unchanged} {'was' if unchanged == 1 else 'were'} already {already}" if unchanged else ""
+        note = already_note(len(videos) - len(changing), already)
         modeladmin.message_user(request, f"{done.capitalize()} {_videos(len(changing))}{note}.", messages.SUCCESS)
         return None
 

@@ -4,6 +4,7 @@ key holds what is `videos.keys`."""
 
 import hashlib
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import File
@@ -16,12 +17,17 @@ def uses_s3() -> bool:
     return settings.STORAGES["default"]["BACKEND"] == "storages.backends.s3.S3Storage"
 
 
-def s3_client():
-    return default_storage.connection.meta.client
+def _s3_storage() -> Any:
+    """The default storage as the S3Storage it is when `uses_s3()` (django-storages is untyped)."""
+    return default_storage
+
+
+def s3_client() -> Any:
+    return _s3_storage().connection.meta.client
 
 
 def s3_bucket() -> str:
-    return default_storage.bucket_name
+    return _s3_storage().bucket_name
 
 
 class _ForwardOnlyFile(File):
@@ -45,23 +51,32 @@ class _ForwardOnlyFile(File):
 
 
 class CountingReader(_ForwardOnlyFile):
-    """Reads a stream in chunks, counting bytes (and hashing them with `digest`, if given);
-    refuses to go past `limit`."""
+    """Reads a stream in chunks, counting bytes; refuses to go past `limit`."""
 
-    def __init__(self, stream, *, limit: int, digest: str | None = None):
+    def __init__(self, stream, *, limit: int):
         super().__init__(stream, limit)
         self.stream = stream
         self.limit = limit
         self.size_read = 0
-        self.hash = hashlib.new(digest) if digest else None
 
     def read(self, size=-1):
         data = self.stream.read(CHUNK if size is None or size < 0 else size)
         self.size_read += len(data)
         if self.size_read > self.limit:
             raise ValueError("stream is longer than declared")
-        if self.hash is not None:
-            self.hash.update(data)
+        return data
+
+
+class HashingReader(CountingReader):
+    """A CountingReader that also hashes what it reads with `digest` (a part's MD5 is its ETag)."""
+
+    def __init__(self, stream, *, limit: int, digest: str):
+        super().__init__(stream, limit=limit)
+        self.hash = hashlib.new(digest)
+
+    def read(self, size=-1):
+        data = super().read(size)
+        self.hash.update(data)
         return data
 
 
@@ -117,7 +132,7 @@ def save_stream(key: str, reader: File, size: int) -> None:
         "UploadId"
     ]
     try:
-        parts = []
+        parts: list[dict[str, Any]] = []
         while chunk := _read_up_to(reader, part_size):
             number = len(parts) + 1
             answer = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=chunk)

@@ -1,46 +1,53 @@
-"""The application error root: services raise these, the API handler turns them into 4xx answers."""
+"""The application error root: services raise these, the API handler turns them into 4xx answers.
+
+One class per code: an app's codes are its `errors.py`, the project-wide ones are here (vod's
+errors module). `vod/tests/test_error_codes.py` lists them all."""
+
+import inspect
+from typing import Any
 
 from rest_framework import status
 
 
 class ApplicationError(Exception):
-    """A failure the caller can act on: it carries a stable `code`, a message and an HTTP status."""
+    """A failure the caller can act on: it carries a stable `code`, a message and an HTTP status.
 
-    status_code = status.HTTP_400_BAD_REQUEST
-    code = "invalid_request"
-    message = "The request could not be processed."
+    A subclass declares its code (and status, 400 unless said) in its header, and its docstring is
+    the message clients read: `class NoSource(ApplicationError, status=409, code="no_source"):`
+    with `\"\"\"This video has no source to transcode.\"\"\"`. A subclass without a code is a base."""
 
-    def __init__(self, message: str | None = None, *, code: str | None = None, fields=None, retry_after=None):
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    code: str = "invalid_request"
+    message: str = "The request could not be processed."
+
+    def __init_subclass__(cls, *, code: str | None = None, status: int | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status_code = status
+        if code is not None:
+            cls.code = code
+            cls.message = inspect.cleandoc(cls.__doc__ or "") or cls.message
+
+    def __init__(self, message: str | None = None, *, fields: dict | None = None, retry_after: float | None = None):
         super().__init__(message or self.message)
         self.message = message or self.message
-        self.code = code or self.code
         self.fields = fields
         self.retry_after = retry_after  # seconds, sent as Retry-After
 
 
-class InvalidInput(ApplicationError):
-    """Validation that only a service can do (uniqueness, password policy): `fields` says where."""
+class InvalidInput(ApplicationError, code="validation_error"):
+    """Invalid input."""
 
-    code = "validation_error"
-    message = "Invalid input."
-
+    # Validation that only a service can do (uniqueness, password policy): `fields` says where.
     def __init__(self, fields: dict):
         super().__init__(fields=fields)
 
 
-class NotFoundError(ApplicationError):
-    status_code = status.HTTP_404_NOT_FOUND
-    code = "not_found"
-    message = "Not found."
+class NotFoundError(ApplicationError, status=status.HTTP_404_NOT_FOUND, code="not_found"):
+    """Not found."""
 
 
-class ConflictError(ApplicationError):
-    status_code = status.HTTP_409_CONFLICT
-    code = "conflict"
-    message = "The request conflicts with the current state."
-
-
-class IdempotencyKeyReused(ApplicationError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    code = "idempotency_key_reused"
-    message = "This Idempotency-Key was already used with a different request."
+class IdempotencyKeyReused(
+    ApplicationError, status=status.HTTP_422_UNPROCESSABLE_ENTITY, code="idempotency_key_reused"
+):
+    """This Idempotency-Key was already used with a different request."""

@@ -2,7 +2,13 @@
 "Content editors" manages every video but cannot list or change users. Superusers hold every
 permission; a user without `is_staff` never has staff powers (and costs no permission query)."""
 
+from typing import TYPE_CHECKING, cast
+
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 def staff_may(user, permission: str) -> bool:
@@ -16,3 +22,14 @@ class StaffModelPermissions(BasePermission):
     def has_permission(self, request, view):
         permission = view.staff_permissions.get(view.action)
         return permission is not None and staff_may(request.user, permission)
+
+
+def request_user(request: Request) -> "User | None":
+    """The signed-in user of an API request, or None (the API has no AnonymousUser:
+    UNAUTHENTICATED_USER is None)."""
+    return cast("User | None", request.user)
+
+
+def signed_in_user(request: Request) -> "User":
+    """The user of a request that IsAuthenticated let through."""
+    return cast("User", request.user)

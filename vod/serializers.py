@@ -10,7 +10,7 @@ def _raw_problem(field, value) -> str | None:
     """What the schema refuses in a raw value that DRF would otherwise accept after coercion."""
     if isinstance(field, serializers.CharField):
         if not isinstance(value, str):
-            return serializers.CharField.default_error_messages["invalid"]
+            return str(serializers.CharField.default_error_messages["invalid"])
         # DRF trims before checking the length; the schema's maxLength is about what was sent.
         if field.max_length is not None and len(value) > field.max_length:
             return f"Ensure this field has no more than {field.max_length} characters."

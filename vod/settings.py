@@ -7,6 +7,7 @@ part to the real service; ``VOD_ENV=production`` turns on the hardened productio
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from boto3.s3.transfer import TransferConfig
@@ -157,7 +158,7 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": MEDIA_ROOT, "base_url": MEDIA_URL},
     }
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": default_storage,
     "staticfiles": {
         "BACKEND": (

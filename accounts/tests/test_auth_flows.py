@@ -11,7 +11,7 @@ from accounts.models import OneTimeCode, OutboundEmail, User
 from accounts.one_time_codes import code_issue
 from accounts.tests.factories import TEST_PASSWORD, UserFactory
 from sessions_app.models import DeviceSession
-from testing.clients import signed_in_client
+from testing.clients import assert_error, signed_in_client
 from testing.mailbox import extract_code, wait_for_message
 
 pytestmark = pytest.mark.django_db
@@ -27,11 +27,6 @@ def without_request_id(response) -> tuple[int, dict]:
     body = response.json()
     body.pop("request_id", None)
     return response.status_code, body
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.content
-    assert response.json()["code"] == code, response.content
 
 
 @pytest.fixture

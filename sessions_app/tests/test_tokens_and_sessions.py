@@ -31,7 +31,7 @@ from sessions_app.models import DeviceSession
 from sessions_app.selectors import session_cache_key
 from sessions_app.services import SignIn, session_refresh, session_revoke
 from sessions_app.tokens import mint_token_pair
-from testing.clients import signed_in_client
+from testing.clients import assert_error, signed_in_client
 from testing.race import run_concurrently, wait_for_lock_waiters
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -71,14 +71,6 @@ def post_refresh(refresh: str):
 def assert_ok_as(response, user) -> None:
     assert response.status_code == 200, response.content
     assert response.json()["id"] == str(user.pk)
-
-
-def assert_error(response, status: int, code: str) -> None:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["code"] == code, body
-    assert body["message"]
-    assert body["request_id"]
 
 
 def claims(token: str) -> dict:

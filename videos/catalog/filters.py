@@ -29,7 +29,7 @@ class CatalogFilter(StrictFilterSet):
 
     class Meta:
         model = Video
-        fields = []
+        fields: list[str] = []
 
     def filter_featured(self, queryset, name, value):
         return queryset.filter(is_featured=value == "true")

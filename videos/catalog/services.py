@@ -1,6 +1,7 @@
 """Writes on the catalog: videos' metadata and tags, and deletion with storage clean-up."""
 
 from collections.abc import Iterable
+from typing import cast
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVector
@@ -13,7 +14,7 @@ from videos.models import Category, Tag, Video
 from vod.exceptions import InvalidInput
 
 MAX_TAGS = 20
-TAG_MAX_LENGTH = Tag._meta.get_field("name").max_length
+TAG_MAX_LENGTH = cast(int, Tag._meta.get_field("name").max_length)
 
 
 # --- metadata -----------------------------------------------------------------------------------

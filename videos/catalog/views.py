@@ -34,6 +34,7 @@ from videos.playback.views import VideoPlaybackActions
 from videos.uploads.views import VideoSourceActions
 from vod.idempotency import SCHEMA_PARAMETER as IDEMPOTENCY_PARAMETER
 from vod.idempotency import idempotent
+from vod.permissions import request_user, signed_in_user
 from vod.serializers import validated
 from vod.viewsets import UUIDLookupMixin
 
@@ -57,7 +58,7 @@ class VideoViewSet(VideoPlaybackActions, VideoSourceActions, UUIDLookupMixin, vi
         return selectors.catalog_search(query=query)
 
     def _managed(self, pk: str | None) -> Video:
-        return selectors.video_managed_by(video_id=pk, user=self.request.user)
+        return selectors.video_managed_by(video_id=pk, user=signed_in_user(self.request))
 
     @extend_schema(
         tags=["videos"],
@@ -76,8 +77,8 @@ class VideoViewSet(VideoPlaybackActions, VideoSourceActions, UUIDLookupMixin, vi
 
     @extend_schema(tags=["videos"], summary="A video anyone may watch, or one of mine")
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
-        video = selectors.video_visible_to(video_id=pk, user=request.user)
-        manages = selectors.video_manageable_by(video=video, user=request.user)
+        video = selectors.video_visible_to(video_id=pk, user=request_user(request))
+        manages = selectors.video_manageable_by(video=video, user=request_user(request))
         return Response((MyVideoSerializer if manages else VideoSerializer)(video).data)
 
     @extend_schema(
@@ -100,7 +101,7 @@ class VideoViewSet(VideoPlaybackActions, VideoSourceActions, UUIDLookupMixin, vi
     )
     def create(self, request: Request) -> Response:
         def handler() -> Response:
-            video = services.video_create(owner=request.user, **validated(VideoInputSerializer, request))
+            video = services.video_create(owner=signed_in_user(request), **validated(VideoInputSerializer, request))
             body = {
                 "video": video,
                 "upload": {
@@ -136,7 +137,7 @@ class MyVideoViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = MyVideoSerializer
 
     def get_queryset(self) -> QuerySet[Video]:
-        return selectors.videos_of_owner(owner=self.request.user)
+        return selectors.videos_of_owner(owner=signed_in_user(self.request))
 
     @extend_schema(tags=["videos"], summary="My videos, every status")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

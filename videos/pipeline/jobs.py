@@ -13,6 +13,8 @@ import re
 import socket
 import tempfile
 import time
+import uuid
+from functools import partial
 from pathlib import Path
 
 from boto3.s3.transfer import TransferConfig
@@ -95,7 +97,7 @@ def transcode_here(*, video: Video) -> TranscodeJob:
     return job
 
 
-def awaits_retry(job_id: object) -> bool:
+def awaits_retry(job_id: uuid.UUID | str) -> bool:
     """True while a failed attempt put the job back in the queue: its attempts
     (TRANSCODE_MAX_ATTEMPTS) are the one retry budget, the task's retries only follow them."""
     return TranscodeJob.objects.filter(pk=job_id, status=Job.QUEUED).exists()
@@ -106,14 +108,14 @@ def _attempt(job: TranscodeJob) -> Q:
     return Q(pk=job.pk, status=Job.RUNNING, worker=job.worker, attempts=job.attempts)
 
 
-def _fail_video(video_id: object, reason: str) -> None:
+def _fail_video(video_id: uuid.UUID | str, reason: str) -> None:
     """The video fails with its job, unless an older version stays playable."""
     Video.objects.filter(pk=video_id).exclude(status=Video.Status.READY).update(
         status=Video.Status.FAILED, failure_reason=reason
     )
 
 
-def _claim(job_id: object, worker: str) -> TranscodeJob | None:
+def _claim(job_id: uuid.UUID | str, worker: str) -> TranscodeJob | None:
     now = timezone.now()
     claimable = Q(status=Job.QUEUED) | Q(status=Job.RUNNING, lease_expires_at__lt=now)
     claimed = TranscodeJob.objects.filter(claimable, pk=job_id, attempts__lt=F("max_attempts")).update(
@@ -160,7 +162,7 @@ def _heartbeat(job: TranscodeJob, progress: float) -> None:
         raise LeaseLost()
 
 
-def run_job(job_id: object, *, worker: str | None = None) -> bool:
+def run_job(job_id: uuid.UUID | str, *, worker: str | None = None) -> bool:
     """Claims and runs one job; True when this call published it."""
     job = _claim(job_id, worker or worker_name())
     if job is None:
@@ -286,7 +288,7 @@ def _delete_other_versions(video: Video, keep: str) -> None:
     hls = keys.hls_root(video.pk)
     if storage.uses_s3():
         client, bucket = storage.s3_client(), storage.s3_bucket()
-        prefixes = set()
+        prefixes: set[str] = set()
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=hls, Delimiter="/"):
             prefixes.update(p["Prefix"] for p in page.get("CommonPrefixes", []))
     else:
@@ -343,5 +345,5 @@ def jobs_reap() -> dict[str, int]:
                 _fail_video(job.video_id, "Transcoding did not finish.")
                 failed += 1
             if stale_prefix:
-                transaction.on_commit(lambda prefix=stale_prefix: storage.delete_prefix(prefix))
+                transaction.on_commit(partial(storage.delete_prefix, stale_prefix))
     return {"requeued": requeued, "failed": failed}

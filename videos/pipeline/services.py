@@ -3,6 +3,7 @@ transcode."""
 
 import hashlib
 import tempfile
+import uuid
 
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -14,7 +15,7 @@ from videos.pipeline.jobs import transcode_queue
 from videos.pipeline.probing import NotPlayableMedia, probe
 
 
-def source_probe(*, video_id: object, queue_transcode: bool = True) -> None:
+def source_probe(*, video_id: uuid.UUID | str, queue_transcode: bool = True) -> None:
     """Reads the stored source once: its SHA-256, and whether it is a video we can use (by its
     bytes, never its name or declared type). Playable -> a transcode job is queued; not playable ->
     `failed` with the reason."""

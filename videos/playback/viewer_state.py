@@ -2,6 +2,7 @@
 per viewer, video and window; counted with an F expression so concurrent views all land)."""
 
 import hashlib
+import uuid
 
 from django.conf import settings
 from django.core.cache import cache
@@ -75,7 +76,7 @@ def history(*, user: User) -> QuerySet[WatchProgress]:
     )
 
 
-def history_clear(*, user: User, video_id: object = None) -> int:
+def history_clear(*, user: User, video_id: uuid.UUID | str | None = None) -> int:
     rows = WatchProgress.objects.filter(user=user)
     if video_id is not None:
         rows = rows.filter(video_id=video_id)

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import (
@@ -41,6 +42,7 @@ from videos.playback.serializers import (
 from vod.client_ip import client_ip
 from vod.exceptions import NotFoundError
 from vod.pagination import CursorPage
+from vod.permissions import request_user, signed_in_user
 from vod.serializers import validated
 
 MEDIA_TYPES = {
@@ -63,19 +65,20 @@ class AnyMediaRenderer(BaseRenderer):
         return JSONRenderer().render(data) if isinstance(data, (dict, list)) else data
 
 
-def _cors(response: HttpResponse) -> HttpResponse:
+def _cors(response: HttpResponseBase) -> HttpResponseBase:
     # Token-authorised, no cookies: any origin's player may fetch it.
     response["Access-Control-Allow-Origin"] = "*"
     response["Access-Control-Expose-Headers"] = "Content-Length, Content-Range"
     return response
 
 
-def _ranged(request: Request, key: str, content_type: str) -> HttpResponse:
+def _ranged(request: Request, key: str, content_type: str) -> HttpResponseBase:
     """Streams a stored file, honouring a single `Range: bytes=a-b` (players seek with it)."""
     size = default_storage.size(key)
     handle = default_storage.open(key, "rb")
     header = request.headers.get("Range", "")
     match = _RANGE.match(header.strip()) if header else None
+    response: HttpResponseBase
     if not header:
         response = FileResponse(handle, content_type=content_type)
         response["Content-Length"] = str(size)
@@ -124,7 +127,7 @@ def _limited(handle: IO[bytes], length: int, chunk: int = 64 * 1024) -> Iterator
 @authentication_classes([])
 @permission_classes([AllowAny])
 @renderer_classes([JSONRenderer, AnyMediaRenderer])
-def playback_file(request: Request, token: str, path: str) -> HttpResponse:
+def playback_file(request: Request, token: str, path: str) -> HttpResponseBase:
     grant = signing.read_token(token)
     video = signing.granted_video(grant)
     path = signing.safe_relative_path(path)
@@ -158,8 +161,10 @@ class VideoPlaybackActions:
     )
     @action(detail=True, methods=["get"], permission_classes=[AllowAny])
     def playback(self, request: Request, pk: str | None = None) -> Response:
-        video = selectors.video_visible_to(video_id=pk, user=request.user)
-        answer = signing.playback_answer(video=video, user=request.user, build_absolute_uri=request.build_absolute_uri)
+        video = selectors.video_visible_to(video_id=pk, user=request_user(request))
+        answer = signing.playback_answer(
+            video=video, user=request_user(request), build_absolute_uri=request.build_absolute_uri
+        )
         return Response(PlaybackSerializer(answer).data)
 
     @extend_schema(
@@ -170,8 +175,10 @@ class VideoPlaybackActions:
     )
     @action(detail=True, methods=["put"])
     def progress(self, request: Request, pk: str | None = None) -> Response:
-        video = selectors.video_visible_to(video_id=pk, user=request.user)
-        viewer_state.progress_record(user=request.user, video=video, **validated(ProgressInputSerializer, request))
+        video = selectors.video_visible_to(video_id=pk, user=signed_in_user(request))
+        viewer_state.progress_record(
+            user=signed_in_user(request), video=video, **validated(ProgressInputSerializer, request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -182,10 +189,10 @@ class VideoPlaybackActions:
     )
     @action(detail=True, methods=["post"], permission_classes=[AllowAny])
     def views(self, request: Request, pk: str | None = None) -> Response:
-        video = selectors.video_visible_to(video_id=pk, user=request.user)
+        video = selectors.video_visible_to(video_id=pk, user=request_user(request))
         viewer_state.view_report(
             video=video,
-            user=request.user,
+            user=request_user(request),
             watched_seconds=validated(ViewInputSerializer, request)["watched_seconds"],
             ip=client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
@@ -204,7 +211,7 @@ class WatchHistoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     pagination_class = RecentlyWatchedPage
 
     def get_queryset(self) -> QuerySet[WatchProgress]:
-        return viewer_state.history(user=self.request.user)
+        return viewer_state.history(user=signed_in_user(self.request))
 
     @extend_schema(tags=["playback"], summary="My watch history")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -217,12 +224,12 @@ class WatchHistoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         operation_id="me_history_clear",
     )
     def clear(self, request: Request) -> Response:
-        viewer_state.history_clear(user=request.user)
+        viewer_state.history_clear(user=signed_in_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(tags=["playback"], summary="Remove one video from my history", responses={204: None})
     def destroy(self, request: Request, video_id: str | None = None) -> Response:
-        viewer_state.history_clear(user=request.user, video_id=video_id)
+        viewer_state.history_clear(user=signed_in_user(request), video_id=video_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -230,7 +237,7 @@ class ContinueWatchingViewSet(WatchHistoryViewSet):
     """`me/continue-watching`: started, not finished, last watched first."""
 
     def get_queryset(self) -> QuerySet[WatchProgress]:
-        return viewer_state.continue_watching(user=self.request.user)
+        return viewer_state.continue_watching(user=signed_in_user(self.request))
 
     @extend_schema(tags=["playback"], summary="Videos I started and did not finish")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

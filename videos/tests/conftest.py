@@ -12,6 +12,7 @@ import requests
 from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
+from testing.s3 import s3_client
 from videos import tasks
 from videos.models import TranscodeJob, Video
 from videos.pipeline.jobs import transcode_here
@@ -102,7 +103,7 @@ def stored_keys(prefix: str) -> list[str]:
         if not base.exists():
             return []
         return sorted(str(path.relative_to(root)) for path in base.rglob("*") if path.is_file())
-    client = _s3()
+    client = s3_client()
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=django_settings.S3_BUCKET, Prefix=prefix)
     return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []))
 
@@ -111,27 +112,14 @@ def stored_bytes(key: str) -> bytes:
     backend = django_settings.STORAGES["default"]
     if backend["BACKEND"] == FILESYSTEM_STORAGE:
         return (Path(backend["OPTIONS"]["location"]) / key).read_bytes()
-    return _s3().get_object(Bucket=django_settings.S3_BUCKET, Key=key)["Body"].read()
+    return s3_client().get_object(Bucket=django_settings.S3_BUCKET, Key=key)["Body"].read()
 
 
 def pending_multipart_uploads(prefix: str) -> list[dict]:
     """S3 multipart uploads not completed nor aborted under `prefix` (none on the filesystem)."""
     if django_settings.STORAGES["default"]["BACKEND"] == FILESYSTEM_STORAGE:
         return []
-    return _s3().list_multipart_uploads(Bucket=django_settings.S3_BUCKET, Prefix=prefix).get("Uploads", [])
-
-
-def _s3():
-    import boto3
-
-    options = django_settings.STORAGES["default"]["OPTIONS"]
-    return boto3.client(
-        "s3",
-        endpoint_url=options["endpoint_url"],
-        aws_access_key_id=options["access_key"],
-        aws_secret_access_key=options["secret_key"],
-        region_name=options["region_name"],
-    )
+    return s3_client().list_multipart_uploads(Bucket=django_settings.S3_BUCKET, Prefix=prefix).get("Uploads", [])
 
 
 class PartAnswer:
@@ -176,13 +164,3 @@ def raw_put(base_url: str, path: str, body: bytes, *, declared_length: int, head
         return status, json.loads(payload)
     except ValueError:
         return status, None
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    """The API's error shape: status, stable code, a message and the request id."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["code"] == code, body
-    assert body["message"]
-    assert body["request_id"] == response.headers["X-Request-ID"]
-    return body

@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
-from testing.clients import signed_in_client
+from testing.clients import assert_error, signed_in_client
 from videos import storage
 from videos.catalog import services
 from videos.models import Tag, Video
@@ -32,11 +32,6 @@ Visibility = Video.Visibility
 def _cheap_password_hashing(settings):
     """No test here signs in with a password; a cheap hasher keeps creating dozens of users fast."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.content
-    assert response.json()["code"] == code, response.content
 
 
 def ids_of(response) -> list[str]:

@@ -14,9 +14,9 @@ from django.core.files.storage import default_storage
 from django.db import connection
 
 from accounts.tests.factories import UserFactory
-from testing.clients import signed_in_client
+from testing.clients import assert_error, signed_in_client
 from videos.models import Rendition, Video, WatchProgress
-from videos.tests.conftest import assert_error, transcoded_video
+from videos.tests.conftest import transcoded_video
 from videos.tests.factories import DraftVideoFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from testing import clips, hls, processes
-from testing.clients import signed_in_client
+from testing.clients import assert_error, signed_in_client
 from testing.race import run_concurrently
 from testing.worker import WorkerProcess
 from videos.models import Rendition, TranscodeJob, Video
@@ -42,7 +42,7 @@ from videos.pipeline import jobs, ladder
 from videos.pipeline.probing import MediaInfo
 from videos.pipeline.services import source_probe
 from videos.tasks import transcode_video
-from videos.tests.conftest import assert_error, probed_video, stored_bytes, stored_keys
+from videos.tests.conftest import probed_video, stored_bytes, stored_keys
 from videos.tests.factories import DraftVideoFactory, VideoFactory
 from videos.uploads.selectors import storage_used
 from videos.uploads.services import source_upload

@@ -17,13 +17,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
-from testing.clients import signed_in_client
+from testing.clients import assert_error, signed_in_client
 from videos import keys, storage
 from videos.catalog.services import delete_storage
 from videos.models import Upload, Video
 from videos.tests.conftest import (
     MiB,
-    assert_error,
     pending_multipart_uploads,
     put_part,
     raw_put,

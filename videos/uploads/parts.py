@@ -24,9 +24,9 @@ def part_token(upload: Upload, number: int) -> str:
     return signing.TimestampSigner(salt=_SALT).sign(f"{upload.id}:{number}")
 
 
-def check_part_token(token: str, upload_id: object, number: int) -> None:
+def check_part_token(token: str, upload_id: uuid.UUID | str | None, number: int) -> None:
     try:
-        value = signing.TimestampSigner(salt=_SALT).unsign(token, max_age=settings.UPLOAD_URL_EXPIRY.total_seconds())
+        value = signing.TimestampSigner(salt=_SALT).unsign(token, max_age=settings.UPLOAD_URL_EXPIRY)
     except signing.BadSignature as exc:
         raise InvalidPartToken() from exc
     if value != f"{upload_id}:{number}":
@@ -76,7 +76,7 @@ def store_part(upload: Upload, number: int, stream: IO[bytes], size: int) -> Upl
     renamed over it only once complete, so a re-send cut short keeps the good copy."""
     name = keys.upload_part_key(upload.video_id, upload.id, number)
     incoming = f"{name}.incoming-{uuid.uuid4().hex}"
-    reader = storage.CountingReader(stream, limit=size, digest="md5")
+    reader = storage.HashingReader(stream, limit=size, digest="md5")
     try:
         storage.save_exactly(incoming, reader)
         if reader.size_read != size:

@@ -3,6 +3,7 @@ assembled and attached; either way the stored source is queued for its probe."""
 
 import logging
 import math
+import uuid
 from typing import IO
 
 from django.conf import settings
@@ -47,7 +48,7 @@ def _check_accepts_source(video: Video) -> None:
         raise SourceNotAccepted()
 
 
-def _lock_owner(owner_id: object) -> None:
+def _lock_owner(owner_id: uuid.UUID) -> None:
     """Serialises one owner's quota checks."""
     get_user_model().objects.select_for_update().filter(pk=owner_id).exists()
 

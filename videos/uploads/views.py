@@ -20,6 +20,7 @@ from videos.uploads import parts, selectors, services
 from videos.uploads.serializers import UploadCompleteInputSerializer, UploadSerializer, UploadStartInputSerializer
 from vod.idempotency import SCHEMA_PARAMETER as IDEMPOTENCY_PARAMETER
 from vod.idempotency import idempotent
+from vod.permissions import request_user, signed_in_user
 from vod.serializers import validated
 from vod.viewsets import UUIDLookupMixin
 
@@ -43,7 +44,9 @@ def _upload_answer(upload: Upload, request: Request) -> dict:
 
 
 def _my_video(video_id: object, request: Request) -> Response:
-    return Response(MyVideoSerializer(catalog_selectors.video_visible_to(video_id=video_id, user=request.user)).data)
+    return Response(
+        MyVideoSerializer(catalog_selectors.video_visible_to(video_id=video_id, user=request_user(request))).data
+    )
 
 
 class VideoSourceActions:
@@ -57,7 +60,7 @@ class VideoSourceActions:
     )
     @action(detail=True, methods=["put"], url_path="source", url_name="source")
     def source(self, request: Request, pk: str | None = None) -> Response:
-        video = catalog_selectors.video_managed_by(video_id=pk, user=request.user)
+        video = catalog_selectors.video_managed_by(video_id=pk, user=signed_in_user(request))
         video = services.source_upload(video=video, stream=request.stream, content_length=_content_length(request))
         return _my_video(video.pk, request)
 
@@ -71,7 +74,7 @@ class VideoSourceActions:
     @action(detail=True, methods=["post"], url_path="uploads", url_name="uploads")
     def uploads(self, request: Request, pk: str | None = None) -> Response:
         def handler() -> Response:
-            video = catalog_selectors.video_managed_by(video_id=pk, user=request.user)
+            video = catalog_selectors.video_managed_by(video_id=pk, user=signed_in_user(request))
             upload = services.upload_start(video=video, **validated(UploadStartInputSerializer, request))
             return Response(UploadSerializer(_upload_answer(upload, request)).data, status=status.HTTP_201_CREATED)
 
@@ -85,7 +88,7 @@ class UploadViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
     queryset = Upload.objects.none()  # for the schema's path types; rows come from the selector
 
     def _managed(self, pk: str | None) -> Upload:
-        return selectors.upload_managed_by(upload_id=pk, user=self.request.user)
+        return selectors.upload_managed_by(upload_id=pk, user=signed_in_user(self.request))
 
     @extend_schema(tags=["uploads"], summary="Parts received so far, and URLs for the missing ones")
     def retrieve(self, request: Request, pk: str | None = None) -> Response:

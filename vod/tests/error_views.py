@@ -2,12 +2,12 @@
 
 from django.http import Http404
 from django.urls import path
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from vod.exceptions import ConflictError
+from vod.exceptions import ApplicationError
 
 
 class _TitleSerializer(serializers.Serializer):
@@ -28,10 +28,14 @@ def private(request):
     return Response({"user": str(request.user.pk)})
 
 
+class AlreadyPublished(ApplicationError, status=status.HTTP_409_CONFLICT, code="already_published"):
+    """Already published."""
+
+
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def conflict(request):
-    raise ConflictError("Already published.", code="already_published")
+    raise AlreadyPublished()
 
 
 @api_view(["GET"])

@@ -2,17 +2,7 @@
 
 import pytest
 
-ERROR_KEYS = {"code", "message", "request_id"}
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert body.keys() >= ERROR_KEYS
-    assert body["code"] == code
-    assert body["request_id"] == response["X-Request-ID"]
-    return body
+from testing.clients import assert_error
 
 
 def test_unknown_api_route_is_a_json_404(client):
