@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
-    def get_by_natural_key(self, email):
+    def get_by_natural_key(self, email):  # noqa: ANN201 (django-stubs types it as the manager's model)
         return self.get(email__iexact=email)
 
     def _create(self, email, username, password, **extra):
@@ -22,12 +22,12 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email, username, password=None, **extra):
+    def create_user(self, email, username, password=None, **extra) -> "User":
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
         return self._create(email, username, password, **extra)
 
-    def create_superuser(self, email, username, password=None, **extra):
+    def create_superuser(self, email, username, password=None, **extra) -> "User":
         extra.update(is_staff=True, is_superuser=True, is_verified=True)
         return self._create(email, username, password, **extra)
 
@@ -65,10 +65,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self):
         return self.email
 
-    def get_full_name(self):
+    def get_full_name(self) -> str:
         return self.display_name or self.username
 
-    def get_short_name(self):
+    def get_short_name(self) -> str:
         return self.username
 
 

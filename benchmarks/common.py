@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +61,7 @@ def request(port: int, method: str, path: str, body=None, token: str = "", timeo
 
 
 @contextlib.contextmanager
-def gunicorn(args: list[str], log: Path, env: dict | None = None):
+def gunicorn(args: list[str], log: Path, env: dict | None = None) -> Iterator[tuple[subprocess.Popen, int]]:
     """Starts `gunicorn vod.wsgi` on a free loopback port; yields (process, port) once /health/live answers."""
     port = free_port()
     command = [str(GUNICORN), "vod.wsgi:application", "--bind", f"127.0.0.1:{port}", "--no-control-socket", *args]

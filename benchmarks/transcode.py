@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
@@ -99,7 +100,7 @@ def cpu_seconds() -> float:
 
 
 @contextlib.contextmanager
-def timed_phases(into: dict[str, float]):
+def timed_phases(into: dict[str, float]) -> Iterator[None]:
     """Wraps the functions run_job looks up at call time so each one adds its duration to `into`."""
     import importlib
 

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -63,14 +64,14 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.pids, self.peak_kb, self.samples, self.done = pids, dict.fromkeys(pids, 0), 0, threading.Event()
 
-    def run(self):
+    def run(self) -> None:
         while not self.done.wait(0.05):
             for name, pid in self.pids.items():
                 self.peak_kb[name] = max(self.peak_kb[name], status_kb(pid, "VmRSS"))
             self.samples += 1
 
 
-def body(size: int):
+def body(size: int) -> Iterator[bytes]:
     """The upload, 1 MiB at a time, never all in memory on the client either."""
     for offset in range(0, size, len(BLOCK)):
         yield BLOCK[: min(len(BLOCK), size - offset)]

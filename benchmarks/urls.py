@@ -6,7 +6,7 @@ from django.urls import include, path
 from vod.urls import handler400, handler403, handler404, handler500  # noqa: F401 (same error pages)
 
 
-def ping(request):
+def ping(request) -> JsonResponse:
     return JsonResponse({"pong": True})
 
 

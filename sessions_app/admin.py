@@ -1,6 +1,8 @@
 """Staff view of device sessions: audit data to read, and a revoke action; never the token ids."""
 
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from sessions_app.models import DeviceSession
@@ -25,10 +27,10 @@ class SessionStateFilter(admin.SimpleListFilter):
     title = "state"
     parameter_name = "state"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request, model_admin) -> list[tuple[str, str]]:
         return [("active", "Active"), ("expired", "Expired"), ("revoked", "Revoked")]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request, queryset) -> QuerySet[DeviceSession]:
         now = timezone.now()
         if self.value() == "active":
             return queryset.active()
@@ -53,19 +55,19 @@ class DeviceSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = ["revoke_selected"]
 
     @admin.display(description="user", ordering="user__email")
-    def user_email(self, obj):
+    def user_email(self, obj) -> str:
         return obj.user.email
 
     @admin.display(boolean=True)
-    def active(self, obj):
+    def active(self, obj) -> bool:
         return obj.is_active
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request, obj=None) -> bool:
         """True (with the model permission) for the action check; False for a row, so its form is view-only."""
         return obj is None and admin.ModelAdmin.has_change_permission(self, request)
 
     @admin.action(description="Revoke selected sessions", permissions=["change"])
-    def revoke_selected(self, request, queryset):
+    def revoke_selected(self, request, queryset) -> TemplateResponse | None:
         """Asks first, then ends each session through the service so its access tokens fail at once."""
         sessions = list(queryset.select_related("user"))
         if not confirmed(request):

@@ -16,7 +16,7 @@ from sessions_app.tokens import SESSION_CLAIM
 class SessionJWTAuthentication(JWTAuthentication):
     """An access token is refused as soon as its session is revoked or expired, not at `exp`."""
 
-    def authenticate(self, request):
+    def authenticate(self, request) -> tuple[Any, Any] | None:
         result = super().authenticate(request)
         if result is None:
             return None

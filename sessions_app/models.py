@@ -8,7 +8,7 @@ from django.utils import timezone
 
 
 class DeviceSessionQuerySet(models.QuerySet):
-    def active(self):
+    def active(self) -> "DeviceSessionQuerySet":
         return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
 
 

@@ -1,5 +1,8 @@
 """The caller's device sessions: list (current one marked), read, end one, end all others."""
 
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
@@ -22,14 +25,14 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     serializer_class = SessionSerializer
     pagination_class = None  # a user has a handful of sessions
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[DeviceSession]:
         # Another user's session is simply not found (404, not 403).
         return sessions_for_user(user=self.request.user)
 
-    def get_serializer_context(self):
+    def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "current_session_id": current_session_id(self.request)}
 
-    def destroy(self, request, *args, **kwargs):
+    def destroy(self, request, *args, **kwargs) -> Response:
         session_revoke(session=self.get_object(), reason=Reason.REVOKED_BY_USER)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -39,7 +42,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         operation_id="sessions_destroy_others",
         responses={204: None},
     )
-    def destroy_others(self, request, *args, **kwargs):
+    def destroy_others(self, request, *args, **kwargs) -> Response:
         sessions_revoke_for_user(
             user=request.user, reason=Reason.REVOKED_BY_USER, keep_session_id=current_session_id(request)
         )

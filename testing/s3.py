@@ -1,10 +1,12 @@
 """The test S3 server (moto) through a client of our own, not through the code under test."""
 
+from typing import Any
+
 import boto3
 from django.conf import settings
 
 
-def s3_client():
+def s3_client() -> Any:
     """A boto3 S3 client for the bucket the default storage is configured with."""
     options = settings.STORAGES["default"]["OPTIONS"]
     return boto3.client(

@@ -6,17 +6,22 @@ through `transcode_queue`. Permissions are Django's model permissions, so the "C
 group (videos/roles.py) manages videos without seeing users or sessions.
 """
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from accounts.models import User
 from accounts.selectors import user_by_login
 from videos.catalog import services
 from videos.catalog.selectors import with_latest_job
@@ -28,6 +33,9 @@ from vod.admin_confirmation import confirmation_page, confirmed
 from vod.admin_messages import already_note, counted
 from vod.admin_read_only import ReadOnlyInline
 from vod.exceptions import ApplicationError
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
 
 Status = Video.Status
 Job = TranscodeJob.Status
@@ -43,7 +51,7 @@ class RenditionInline(ReadOnlyInline):
     fields = ["name", "width", "height", "bitrate", "codecs"]
 
     @admin.display(description="peak bitrate")
-    def bitrate(self, obj):
+    def bitrate(self, obj) -> str:
         return f"{obj.bandwidth / 1000:,.0f} kbit/s"
 
 
@@ -53,11 +61,11 @@ class TranscodeJobInline(ReadOnlyInline):
     verbose_name_plural = "transcode jobs"
 
     @admin.display(description="progress")
-    def percent(self, obj):
+    def percent(self, obj) -> str:
         return f"{obj.progress:.0%}"
 
     @admin.display(description="ffmpeg log tail")
-    def log(self, obj):
+    def log(self, obj) -> str:
         """Only failed attempts keep a log; it is what an operator needs to see why."""
         if obj.status != Job.FAILED or not obj.log_tail:
             return "—"
@@ -83,7 +91,7 @@ class VideoUploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.staff = staff
 
-    def clean_owner(self):
+    def clean_owner(self) -> User:
         login = self.cleaned_data["owner"].strip()
         if not login:
             return self.staff
@@ -110,7 +118,7 @@ class VideoChangeForm(forms.ModelForm):
         model = Video
         fields = EDITABLE
 
-    def clean_tags(self):
+    def clean_tags(self) -> QuerySet[Tag]:
         tags = self.cleaned_data["tags"]
         if len(tags) > services.MAX_TAGS:
             raise forms.ValidationError(f"At most {services.MAX_TAGS} tags.")
@@ -141,9 +149,11 @@ def _field_action(name: str, field: str, value, *, description: str, question: s
 class OwnerFilter(admin.RelatedOnlyFieldListFilter):
     """Only people who have videos, by email (not every account on the site)."""
 
-    def field_choices(self, field, request, model_admin):
+    def field_choices(self, field, request, model_admin) -> "list[tuple[str, str | _StrPromise]]":
         owners = Video.objects.order_by().values_list("owner", flat=True).distinct()
-        return [(user.pk, user.email) for user in field.related_model.objects.filter(pk__in=owners).order_by("email")]
+        return [
+            (str(user.pk), user.email) for user in field.related_model.objects.filter(pk__in=owners).order_by("email")
+        ]
 
 
 @admin.register(Video)
@@ -193,7 +203,7 @@ class VideoAdmin(admin.ModelAdmin):
     inlines = [RenditionInline, TranscodeJobInline]
     actions = ["delete_selected", "retranscode", "publish", "unpublish", "feature", "unfeature"]
 
-    def get_queryset(self, request):
+    def get_queryset(self, request) -> QuerySet[Video]:
         return with_latest_job(super().get_queryset(request))
 
     # --- columns and read-only fields -----------------------------------------------------------
@@ -204,7 +214,7 @@ class VideoAdmin(admin.ModelAdmin):
         return reverse("admin:videos_video_poster", args=[obj.pk])
 
     @admin.display(description="")
-    def poster(self, obj):
+    def poster(self, obj) -> str:
         url = self._poster_url(obj)
         if url is None:
             return "—"
@@ -212,19 +222,19 @@ class VideoAdmin(admin.ModelAdmin):
         return format_html('<img src="{}" alt="" width="96" height="54" loading="lazy" style="{}">', url, style)
 
     @admin.display(description="poster")
-    def poster_preview(self, obj):
+    def poster_preview(self, obj) -> str:
         url = self._poster_url(obj)
         if url is None:
             return "No poster yet: it comes with the first finished transcode."
         return format_html('<img src="{}" alt="Poster of {}" style="max-width:480px;height:auto">', url, obj.title)
 
     @admin.display(description="owner", ordering="owner__email")
-    def owner_email(self, obj):
+    def owner_email(self, obj) -> str:
         url = reverse("admin:videos_video_changelist") + f"?owner__id__exact={obj.owner_id}"
         return format_html('<a href="{}" title="Videos of this owner">{}</a>', url, obj.owner.email)
 
     @admin.display(description="status", ordering="status")
-    def status_with_progress(self, obj):
+    def status_with_progress(self, obj) -> str:
         """The video's status, and how far its newest transcode is while one is queued or running."""
         status = obj.get_status_display()
         job_status = getattr(obj, "job_status", None)
@@ -235,7 +245,7 @@ class VideoAdmin(admin.ModelAdmin):
         return status
 
     @admin.display(description="duration", ordering="duration")
-    def length(self, obj):
+    def length(self, obj) -> str:
         if obj.duration is None:
             return "—"
         minutes, seconds = divmod(round(obj.duration), 60)
@@ -243,11 +253,11 @@ class VideoAdmin(admin.ModelAdmin):
         return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
 
     @admin.display(description="size as displayed")
-    def dimensions(self, obj):
+    def dimensions(self, obj) -> str:
         return f"{obj.width} x {obj.height}" if obj.width and obj.height else "—"
 
     @admin.display(description="source")
-    def source_summary(self, obj):
+    def source_summary(self, obj) -> str:
         if not obj.source_key:
             return "No source yet."
         info = obj.source_info or {}
@@ -257,16 +267,16 @@ class VideoAdmin(admin.ModelAdmin):
         return f"{codecs}{f' in {container}' if container else ''}, {size}"
 
     @admin.display(description="HLS output")
-    def derived(self, obj):
+    def derived(self, obj) -> str:
         return f"{filesizeformat(obj.derived_size)} under {obj.hls_prefix}" if obj.hls_prefix else "None yet."
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         poster = path(
             "<path:object_id>/poster/", self.admin_site.admin_view(self.poster_view), name="videos_video_poster"
         )
         return [poster, *super().get_urls()]
 
-    def poster_view(self, request, object_id):
+    def poster_view(self, request, object_id) -> HttpResponseBase:
         """The poster for staff who may view the video: a redirect to its signed playback URL
         (list thumbnails link here, so the list itself signs nothing)."""
         video = self.get_object(request, object_id)
@@ -278,7 +288,7 @@ class VideoAdmin(admin.ModelAdmin):
             )
         )
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None) -> HttpResponse:
         """The change page adds an HLS preview player of the published ladder (after Django's
         permission checks, on the object it already fetched)."""
         if obj is not None and obj.status == Status.READY and obj.master_key:
@@ -289,10 +299,10 @@ class VideoAdmin(admin.ModelAdmin):
 
     # --- writes through the services ----------------------------------------------------------
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request, obj, form, change) -> None:
         """Nothing here: `save_related` writes the changes with the tags, through `video_update`."""
 
-    def save_related(self, request, form, formsets, change):
+    def save_related(self, request, form, formsets, change) -> None:
         for formset in formsets:  # the read-only inlines: nothing to save, but the change message reads them
             self.save_formset(request, form, formset, change)
         changes = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE}
@@ -301,15 +311,15 @@ class VideoAdmin(admin.ModelAdmin):
         if changes:
             services.video_update(video=form.instance, **changes)
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request, obj) -> None:
         services.video_delete(video=obj)
 
-    def delete_queryset(self, request, queryset):
+    def delete_queryset(self, request, queryset) -> None:
         """Django's "delete selected" (with its confirmation) ends here: each video through the service."""
         for video in queryset:
             services.video_delete(video=video)
 
-    def add_view(self, request, form_url="", extra_context=None):
+    def add_view(self, request, form_url="", extra_context=None) -> HttpResponse:
         """Upload a source for yourself or for someone else, through the same services as the API."""
         if not self.has_add_permission(request):
             raise PermissionDenied
@@ -338,9 +348,9 @@ class VideoAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": "Upload a video",
-            "adminform": helpers.AdminForm(form, fieldsets, {}),
+            "adminform": helpers.AdminForm(form, fieldsets, {}),  # type: ignore[arg-type]  # any Form works
             "inline_admin_formsets": [],
-            "errors": helpers.AdminErrorList(form, []),
+            "errors": helpers.AdminErrorList(form, []),  # type: ignore[arg-type]  # any Form works
             "media": self.media + form.media,
             "opts": self.model._meta,
             "add": True,
@@ -353,13 +363,13 @@ class VideoAdmin(admin.ModelAdmin):
 
     # --- actions --------------------------------------------------------------------------------
 
-    def confirm(self, request, queryset, *, action: str, title: str, question: str):
+    def confirm(self, request, queryset, *, action: str, title: str, question: str) -> TemplateResponse:
         videos = list(queryset.select_related("owner"))
         items = [f"{video.title} ({video.owner.email}, {video.get_status_display().lower()})" for video in videos]
         return confirmation_page(self, request, videos, action=action, title=title, question=question, items=items)
 
     @admin.action(description="Re-transcode selected videos", permissions=["change"])
-    def retranscode(self, request, queryset):
+    def retranscode(self, request, queryset) -> TemplateResponse | None:
         if not confirmed(request):
             return self.confirm(
                 request,
@@ -426,12 +436,12 @@ class CategoryForm(forms.ModelForm):
         model = Category
         fields = ["name", "slug"]
 
-    def clean_slug(self):
+    def clean_slug(self) -> str:
         """Lowercase before the uniqueness check, so "Music" cannot sit beside "music" (the API's
         `?category=` names a slug)."""
         return self.cleaned_data["slug"].lower()
 
-    def clean_name(self):
+    def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
         taken = Category.objects.filter(name__iexact=name).exclude(pk=self.instance.pk)
         if taken.exists():
@@ -452,7 +462,7 @@ class TagForm(forms.ModelForm):
         model = Tag
         fields = ["name"]
 
-    def clean_name(self):
+    def clean_name(self) -> str:
         """Lowercased as the API stores tags, before the uniqueness check: "Cats" is "cats"."""
         return self.cleaned_data["name"].strip().lower()
 
@@ -465,12 +475,12 @@ class TagAdmin(admin.ModelAdmin):
     list_display = ["name", "created_at"]
     search_fields = ["name"]
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request, obj, form, change) -> None:
         services.tag_save(tag=obj)
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request, obj) -> None:
         services.tag_delete(tag=obj)
 
-    def delete_queryset(self, request, queryset):
+    def delete_queryset(self, request, queryset) -> None:
         for tag in queryset:
             services.tag_delete(tag=tag)

@@ -8,7 +8,7 @@ class VideosConfig(AppConfig):
 
     name = "videos"
 
-    def ready(self):
+    def ready(self) -> None:
         from videos.roles import sync_roles
 
         post_migrate.connect(sync_roles, sender=self, dispatch_uid="videos.sync_roles")

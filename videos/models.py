@@ -39,7 +39,7 @@ class Tag(models.Model):
 
 
 class VideoQuerySet(models.QuerySet):
-    def catalog(self):
+    def catalog(self) -> "VideoQuerySet":
         """What anyone may list: ready and public."""
         return self.filter(status=Video.Status.READY, visibility=Video.Visibility.PUBLIC)
 

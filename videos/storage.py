@@ -59,7 +59,7 @@ class CountingReader(_ForwardOnlyFile):
         self.limit = limit
         self.size_read = 0
 
-    def read(self, size=-1):
+    def read(self, size=-1) -> bytes:
         data = self.stream.read(CHUNK if size is None or size < 0 else size)
         self.size_read += len(data)
         if self.size_read > self.limit:
@@ -74,7 +74,7 @@ class HashingReader(CountingReader):
         super().__init__(stream, limit=limit)
         self.hash = hashlib.new(digest)
 
-    def read(self, size=-1):
+    def read(self, size=-1) -> bytes:
         data = super().read(size)
         self.hash.update(data)
         return data
@@ -85,10 +85,10 @@ class ConcatenatedReader(_ForwardOnlyFile):
 
     def __init__(self, names: Iterable[str], total: int):
         self.names = iter(names)
-        self.current = None
+        self.current: File | None = None
         super().__init__(None, total)
 
-    def read(self, size=-1):
+    def read(self, size=-1) -> bytes:
         size = CHUNK if size is None or size < 0 else size
         while True:
             if self.current is None:
@@ -102,7 +102,7 @@ class ConcatenatedReader(_ForwardOnlyFile):
             self.current.close()
             self.current = None
 
-    def close(self):
+    def close(self) -> None:
         if self.current is not None:
             self.current.close()
 

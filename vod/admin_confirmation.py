@@ -9,7 +9,9 @@ def confirmed(request) -> bool:
     return request.POST.get("confirm") == "yes"
 
 
-def confirmation_page(modeladmin, request, queryset, *, action: str, title: str, question: str, items):
+def confirmation_page(
+    modeladmin, request, queryset, *, action: str, title: str, question: str, items
+) -> TemplateResponse:
     """The first step of an action; the page posts the same selection back with `confirm`."""
     context = {
         **modeladmin.admin_site.each_context(request),

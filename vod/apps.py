@@ -7,7 +7,7 @@ class VodConfig(AppConfig):
     name = "vod"
     verbose_name = "VOD"
 
-    def ready(self):
+    def ready(self) -> None:
         from vod.request_context import install_log_record_factory
 
         install_log_record_factory()

@@ -3,13 +3,14 @@
 from datetime import UTC
 
 import django_filters
+from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
 
 
 class StrictFilterSet(django_filters.FilterSet):
     """Refuses a filter parameter sent empty, instead of silently ignoring it."""
 
-    def is_valid(self):
+    def is_valid(self) -> bool:
         valid = super().is_valid()
         for name in self.filters:
             if name in self.data and self.data.get(name) == "":
@@ -22,7 +23,7 @@ class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
     """An ISO 8601 date-time compared in UTC: offsets PostgreSQL would refuse (beyond +-15:59)
     are converted first, and dates that fall off the calendar in UTC are a 400."""
 
-    def filter(self, queryset, value):
+    def filter(self, queryset, value) -> QuerySet:
         if value is not None:
             try:
                 value = value.astimezone(UTC)

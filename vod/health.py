@@ -65,7 +65,7 @@ class LiveView(APIView):
         tags=["health"],
         responses=inline_serializer("Live", {"status": serializers.CharField()}),
     )
-    def get(self, request):
+    def get(self, request) -> Response:
         return Response({"status": "ok"})
 
 
@@ -88,7 +88,7 @@ class ReadyView(APIView):
             ),
         },
     )
-    def get(self, request):
+    def get(self, request) -> Response:
         results = {}
         for name, check in CHECKS.items():
             try:

@@ -10,7 +10,7 @@ class CursorPage(CursorPagination):
     max_page_size = 100
     ordering = "-created_at"
 
-    def get_page_size(self, request):
+    def get_page_size(self, request) -> int:
         """A `limit` that is not a positive whole number is refused (DRF would ignore it); above
         the maximum it is capped."""
         raw = request.query_params.get(self.page_size_query_param)

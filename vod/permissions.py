@@ -19,7 +19,7 @@ def staff_may(user, permission: str) -> bool:
 class StaffModelPermissions(BasePermission):
     """Staff holding the permission the view names for the action (`staff_permissions`)."""
 
-    def has_permission(self, request, view):
+    def has_permission(self, request, view) -> bool:
         permission = view.staff_permissions.get(view.action)
         return permission is not None and staff_may(request.user, permission)
 

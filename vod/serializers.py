@@ -27,7 +27,7 @@ class InputSerializer(serializers.Serializer):
     quietly turn `0` or `1.5` into "0" and "1.5"), lengths count what was sent (DRF trims first),
     and a relation is a value or null, never ""."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data) -> Any:
         if isinstance(data, dict):
             errors = {
                 name: [problem]

@@ -1,6 +1,7 @@
 """Redis-backed throttles per client IP and per targeted account, both by the view's scope."""
 
 import hashlib
+from typing import cast
 
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
@@ -11,11 +12,11 @@ from vod.client_ip import client_ip
 class IPThrottle(ScopedRateThrottle):
     """`throttle_scope`'s rate per client IP (see vod.client_ip for which IP)."""
 
-    def get_rate(self):
+    def get_rate(self) -> str | None:
         # Read live, not DRF's import-time copy, so operators and tests can change rates.
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        return cast(dict, api_settings.DEFAULT_THROTTLE_RATES).get(self.scope)
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request, view) -> str | None:
         return self.cache_format % {"scope": self.scope, "ident": client_ip(request) or "unknown"}
 
 
@@ -23,7 +24,7 @@ class AccountThrottle(IPThrottle):
     """The same rate per account named in the body (`throttle_account_field`), so one account
     cannot be hammered from many IPs. Requests without that field are left to validation."""
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request, view) -> str | None:
         value = request.data.get(view.throttle_account_field) if isinstance(request.data, dict) else None
         if not isinstance(value, str) or not value.strip():
             return None

@@ -1,6 +1,7 @@
 """Catalog filters and orderings for `GET videos`."""
 
 import django_filters
+from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
 
 from videos.models import Video
@@ -31,17 +32,17 @@ class CatalogFilter(StrictFilterSet):
         model = Video
         fields: list[str] = []
 
-    def filter_featured(self, queryset, name, value):
+    def filter_featured(self, queryset, name, value) -> QuerySet[Video]:
         return queryset.filter(is_featured=value == "true")
 
-    def filter_tag(self, queryset, name, value):
+    def filter_tag(self, queryset, name, value) -> QuerySet[Video]:
         return queryset.filter(tags__name=value.strip().lower())
 
 
 class CatalogPage(CursorPage):
     """Cursor pages in the order the client picks with `ordering`."""
 
-    def get_ordering(self, request, queryset, view):
+    def get_ordering(self, request, queryset, view) -> tuple[str, str]:
         default = "relevance" if "rank" in queryset.query.annotations else "newest"
         choice = request.query_params.get("ordering", default)
         if choice not in ORDERINGS:

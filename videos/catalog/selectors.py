@@ -1,11 +1,12 @@
 """Reads of the catalog: what a viewer may see or change, search, and the staff's figures."""
 
 from datetime import timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import BigIntegerField, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import BigIntegerField, Count, F, Model, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
@@ -13,6 +14,9 @@ from accounts.models import User
 from videos.models import TranscodeJob, Video
 from vod.exceptions import NotFoundError
 from vod.permissions import staff_may
+
+MANAGE_VIDEOS = "videos.change_video"  # the permission that lets staff change anyone's videos
+_Row = TypeVar("_Row", bound=Model)
 
 
 def _with_relations(videos: QuerySet[Video]) -> QuerySet[Video]:
@@ -52,18 +56,23 @@ def video_visible_to(*, video_id, user: User | None) -> Video:
 
 def video_manageable_by(*, video: Video, user: User | None) -> bool:
     """The owner, and staff who may change videos."""
-    return user is not None and (video.owner_id == user.pk or staff_may(user, "videos.change_video"))
+    return user is not None and (video.owner_id == user.pk or staff_may(user, MANAGE_VIDEOS))
+
+
+def first_managed_by(rows: QuerySet[_Row], *, user: User, owner_field: str = "owner") -> _Row:
+    """The row of `rows` if the caller may change it: the owner of its video (reached through
+    `owner_field`), or staff who may change videos; anyone else gets "not found"."""
+    if not staff_may(user, MANAGE_VIDEOS):
+        rows = rows.filter(**{owner_field: user})
+    row = rows.first()
+    if row is None:
+        raise NotFoundError()
+    return row
 
 
 def video_managed_by(*, video_id, user: User) -> Video:
     """A video the caller may change; others get "not found"."""
-    videos = Video.objects.filter(pk=video_id)
-    if not staff_may(user, "videos.change_video"):
-        videos = videos.filter(owner=user)
-    video = videos.first()
-    if video is None:
-        raise NotFoundError()
-    return video
+    return first_managed_by(Video.objects.filter(pk=video_id), user=user)
 
 
 def with_jobs(videos: QuerySet[Video]) -> QuerySet[Video]:

@@ -6,21 +6,16 @@ from django.db.models import F, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
+from videos.catalog.selectors import first_managed_by
 from videos.models import Upload, Video
 from videos.uploads import parts
-from vod.exceptions import NotFoundError
-from vod.permissions import staff_may
 
 
 def upload_managed_by(*, upload_id, user: User) -> Upload:
     """An upload of a video the caller may change (owner, or staff); others get "not found"."""
-    uploads = Upload.objects.select_related("video").filter(pk=upload_id)
-    if not staff_may(user, "videos.change_video"):
-        uploads = uploads.filter(video__owner=user)
-    upload = uploads.first()
-    if upload is None:
-        raise NotFoundError()
-    return upload
+    return first_managed_by(
+        Upload.objects.select_related("video").filter(pk=upload_id), user=user, owner_field="video__owner"
+    )
 
 
 def upload_parts_state(*, upload: Upload, build_absolute_uri: Callable[[str], str]) -> dict[str, list[dict]]:

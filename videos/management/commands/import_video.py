@@ -13,14 +13,14 @@ from vod.exceptions import ApplicationError
 class Command(BaseCommand):
     help = "Registers a local video file for a user: creates the video, stores the source and transcodes it."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("path", type=Path)
         parser.add_argument("--owner", required=True, help="Email or username of the owner.")
         parser.add_argument("--title", help="Defaults to the file name.")
         parser.add_argument("--visibility", choices=Video.Visibility.values, default=Video.Visibility.PRIVATE)
         parser.add_argument("--sync", action="store_true", help="Probe and transcode here instead of in workers.")
 
-    def handle(self, *args, path: Path, owner: str, title, visibility, sync, **options):
+    def handle(self, *args, path: Path, owner: str, title, visibility, sync, **options) -> None:
         user = user_by_login(owner)
         if user is None:
             raise CommandError(f"No user {owner!r}.")

@@ -10,11 +10,11 @@ from vod.exceptions import ApplicationError
 class Command(BaseCommand):
     help = "Transcodes a video's source again: queued for a worker, or here and now with --sync."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser) -> None:
         parser.add_argument("video_id")
         parser.add_argument("--sync", action="store_true", help="Run in this process instead of a worker.")
 
-    def handle(self, *args, video_id, sync, **options):
+    def handle(self, *args, video_id, sync, **options) -> None:
         try:
             video = Video.objects.filter(pk=uuid.UUID(video_id)).first()
         except ValueError:
