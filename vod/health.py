@@ -5,9 +5,11 @@ down; details go to the log, not the response, since the probe is public.
 """
 
 import logging
+import os
+from pathlib import Path
 
 from django.core.cache import cache
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -39,7 +41,18 @@ def check_broker() -> None:
 
 
 def check_storage() -> None:
-    default_storage.listdir("")
+    """The bucket (or media folder) answers. A media folder that does not exist yet is fine when
+    it can be created: the storage makes it on the first save."""
+    try:
+        default_storage.listdir("")
+    except FileNotFoundError:
+        if not isinstance(default_storage, FileSystemStorage):
+            raise
+        parent = Path(default_storage.location).parent
+        while not parent.exists():
+            parent = parent.parent
+        if not (parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)):
+            raise
 
 
 CHECKS = {

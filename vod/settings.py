@@ -7,9 +7,11 @@ part to the real service; ``VOD_ENV=production`` turns on the hardened productio
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from boto3.s3.transfer import TransferConfig
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -57,6 +59,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "vod.request_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "vod.trailing_slash.OptionalTrailingSlashMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -240,7 +243,12 @@ else:
 
 # --- API ------------------------------------------------------------------------------------
 FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:3000")
-CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+_frontend_origin = "{0.scheme}://{0.netloc}".format(urlsplit(FRONTEND_URL))
+# In development the frontend's origin may call the API unless set otherwise; production lists its own.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[] if PRODUCTION else [_frontend_origin])
+CORS_ALLOW_HEADERS = (*cors_default_headers, "idempotency-key")
+# Browser code must read a part's ETag (to complete an upload), the request id and throttle waits.
+CORS_EXPOSE_HEADERS = ["ETag", "X-Request-ID", "Retry-After"]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 REST_FRAMEWORK = {
