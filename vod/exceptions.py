@@ -38,3 +38,22 @@ class ConflictError(ApplicationError):
     status_code = status.HTTP_409_CONFLICT
     code = "conflict"
     message = "The request conflicts with the current state."
+
+
+class BadRequest(ApplicationError):
+    """A request Django itself refused before any view (a bad Host header, a broken body)."""
+
+    code = "bad_request"
+    message = "Bad request."
+
+
+class ServiceUnavailable(ApplicationError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "service_unavailable"
+    message = "A service the API needs is unavailable."
+
+
+class ServerError(ApplicationError):
+    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    code = "server_error"
+    message = "Internal server error."

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from vod.celery import app as celery_app
 from vod.exception_handlers import error_body
+from vod.exceptions import ServiceUnavailable
 from vod.openapi import ErrorSerializer
 
 logger = logging.getLogger(__name__)
@@ -113,6 +114,6 @@ class ReadyView(APIView):
                 results[name] = "ok"
         down = [name for name, result in results.items() if result != "ok"]
         if down:
-            body = error_body("service_unavailable", f"Not ready: {', '.join(down)} unavailable.")
-            return Response({**body, "checks": results}, status=503)
+            body = error_body(ServiceUnavailable.code, f"Not ready: {', '.join(down)} unavailable.")
+            return Response({**body, "checks": results}, status=ServiceUnavailable.status_code)
         return Response({"status": "ok", "checks": results})

@@ -1,6 +1,15 @@
 """Base classes for API input."""
 
+import unicodedata
+
 from rest_framework import serializers
+
+
+def refuse_control_characters(value: str) -> None:
+    """For labels shown back to people: no control, format or unassigned characters (which hide or
+    reorder text, e.g. right-to-left overrides)."""
+    if any(unicodedata.category(char).startswith("C") for char in value):
+        raise serializers.ValidationError("Control characters are not allowed.")
 
 
 def _raw_problem(field, value) -> str | None:

@@ -1,7 +1,7 @@
 """Settings for the VOD backend, read from the environment (django-environ).
 
 With nothing set, the project runs on embedded defaults: SQLite and media under ``var/``, console
-email, local-memory cache and a Celery ``filesystem://`` broker. Each variable below switches one
+email, local-memory cache and a Celery ``filesystem://localhost/`` broker. Each variable below switches one
 part to the real service; ``VOD_ENV=production`` turns on the hardened production mode.
 """
 
@@ -185,7 +185,8 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# The host part means nothing to the filesystem transport, but kombu warns when it is missing.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # A server-less broker for `make run`: queues are folders under var/.
@@ -194,6 +195,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
+        "control_folder": str(_queue_dir.parent / "control"),  # kombu's default is ./control
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or None) or None
@@ -311,6 +313,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "vod.openapi.postprocess_schema"],
     "ENUM_NAME_OVERRIDES": {
         "CheckStatusEnum": "vod.health.CHECK_STATUSES",
         "VideoStatusEnum": "videos.models.Video.Status",
