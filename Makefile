@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint system-deps venv clean
+.PHONY: run demo test lint system-deps venv clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -23,7 +23,14 @@ run: venv node_modules/.installed
 	mkdir -p var/media var/celery/queue
 	$(PY) manage.py migrate --noinput
 	@scripts/print_run_banner.sh $(HOST) $(PORT)
-	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho -f Procfile.dev start
+	HOST=$(HOST) PORT=$(PORT) $(PY) scripts/run_dev.py -f Procfile.dev start
+
+## make demo: a staff account, viewers, categories and generated clips that the worker of `make run` transcodes.
+demo: venv
+	@scripts/install_system_deps.sh ffmpeg
+	mkdir -p var/media var/celery/queue
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py demo --base-url http://$(HOST):$(PORT)
 
 ## make lint: ruff, mypy (mypy.ini), migrations in sync, and Django's deployment checks with production settings.
 lint: venv node_modules/.installed

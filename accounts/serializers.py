@@ -6,7 +6,7 @@ from rest_framework import serializers
 from accounts.models import User
 from accounts.password_validation import MAX_PASSWORD_LENGTH
 from sessions_app.serializers import SessionSerializer, TokenPairSerializer
-from vod.serializers import InputSerializer
+from vod.serializers import InputSerializer, refuse_control_characters
 
 PASSWORD: dict[str, Any] = {
     "max_length": MAX_PASSWORD_LENGTH,
@@ -33,16 +33,31 @@ class EmailInputSerializer(InputSerializer):
     email = serializers.EmailField(max_length=254)
 
 
-class VerifyEmailInputSerializer(EmailInputSerializer):
+def _device_name():
+    return serializers.CharField(
+        max_length=128,
+        required=False,
+        validators=[refuse_control_characters],
+        help_text="A name for this sign-in in the session list, such as Ada's phone; default: one read from "
+        "the User-Agent.",
+    )
+
+
+class CodeInputSerializer(EmailInputSerializer):
     code = serializers.RegexField(r"^[0-9]{6}$", help_text="The 6-digit code from the email.")
+
+
+class VerifyEmailInputSerializer(CodeInputSerializer):
+    device_name = _device_name()
 
 
 class LoginInputSerializer(InputSerializer):
     email_or_username = serializers.CharField(max_length=254)
     password = serializers.CharField(**PASSWORD)
+    device_name = _device_name()
 
 
-class PasswordResetInputSerializer(VerifyEmailInputSerializer):
+class PasswordResetInputSerializer(CodeInputSerializer):
     new_password = serializers.CharField(**PASSWORD)
 
 

@@ -3,13 +3,14 @@ staff user management. Each action validates, calls one service, and serializes.
 
 from dataclasses import asdict
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from accounts import selectors, services
+from accounts.errors import AccountDisabled, AccountLocked, EmailNotVerified, InvalidCode, InvalidCredentials
 from accounts.serializers import (
     AuthResultSerializer,
     EmailInputSerializer,
@@ -29,8 +30,9 @@ from sessions_app.authentication import current_session_id
 from sessions_app.models import DeviceSession
 from sessions_app.selectors import session_by_id
 from sessions_app.serializers import RefreshInputSerializer, TokenPairSerializer
-from sessions_app.services import SignIn, session_refresh, session_revoke, sessions_revoke_for_user
+from sessions_app.services import SignIn, session_refresh, session_rename, session_revoke, sessions_revoke_for_user
 from vod.client_ip import client_ip
+from vod.openapi import ErrorSerializer, error_responses
 from vod.permissions import StaffModelPermissions
 from vod.serializers import validated as _input
 from vod.throttling import AccountThrottle, IPThrottle
@@ -62,14 +64,17 @@ def _device(request) -> dict:
     return {"user_agent": request.headers.get("User-Agent", ""), "ip_address": client_ip(request)}
 
 
-def _signed_in(sign_in: SignIn, request, status_code=status.HTTP_200_OK) -> Response:
+def _signed_in(sign_in: SignIn, request, *, device_name: str | None = None) -> Response:
+    """The tokens and session of a sign-in; `device_name`, when the client chose one, names the session."""
+    if device_name:
+        session_rename(session=sign_in.session, device_name=device_name)
     body = {
         **asdict(sign_in.tokens),
         "session": sign_in.session,
         "user": sign_in.session.user,
     }
     context = {"request": request, "current_session_id": str(sign_in.session.pk)}
-    return Response(AuthResultSerializer(body, context=context).data, status=status_code)
+    return Response(AuthResultSerializer(body, context=context).data)
 
 
 def _message(text: str, status_code=status.HTTP_202_ACCEPTED) -> Response:
@@ -105,7 +110,7 @@ class AuthViewSet(viewsets.GenericViewSet):
     @extend_schema(
         tags=["auth"],
         request=VerifyEmailInputSerializer,
-        responses={200: AuthResultSerializer},
+        responses={200: AuthResultSerializer, **error_responses(InvalidCode)},
         examples=[OpenApiExample("Verify", value={"email": "ada@example.com", "code": "042917"}, request_only=True)],
         description="Marks the email verified and signs in. Wrong, expired or used codes: `invalid_code`; "
         "a code dies after 5 wrong tries.",
@@ -113,9 +118,16 @@ class AuthViewSet(viewsets.GenericViewSet):
     @public_action(scope="verify", url_path="verify-email")
     def verify_email(self, request):
         data = _input(VerifyEmailInputSerializer, request)
-        return _signed_in(services.email_verify(**data, **_device(request)), request)
+        device_name = data.pop("device_name", None)
+        return _signed_in(services.email_verify(**data, **_device(request)), request, device_name=device_name)
 
-    @extend_schema(tags=["auth"], request=EmailInputSerializer, responses={202: MessageSerializer})
+    @extend_schema(
+        tags=["auth"],
+        request=EmailInputSerializer,
+        responses={202: MessageSerializer},
+        description="Emails a new 6-digit code to an unverified account (at most one a minute). The answer "
+        "is the same whether or not the address has an account.",
+    )
     @public_action(scope="resend", url_path="verify-email/resend")
     def verify_email_resend(self, request):
         services.verification_resend(**_input(EmailInputSerializer, request))
@@ -124,7 +136,10 @@ class AuthViewSet(viewsets.GenericViewSet):
     @extend_schema(
         tags=["auth"],
         request=LoginInputSerializer,
-        responses={200: AuthResultSerializer},
+        responses={
+            200: AuthResultSerializer,
+            **error_responses(InvalidCredentials, EmailNotVerified, AccountDisabled, AccountLocked),
+        },
         examples=[
             OpenApiExample(
                 "Login", value={"email_or_username": "ada", "password": "analytical-engine-1843"}, request_only=True
@@ -138,12 +153,17 @@ class AuthViewSet(viewsets.GenericViewSet):
     def login(self, request):
         data = _input(LoginInputSerializer, request)
         sign_in = services.login(identifier=data["email_or_username"], password=data["password"], **_device(request))
-        return _signed_in(sign_in, request)
+        return _signed_in(sign_in, request, device_name=data.get("device_name"))
 
     @extend_schema(
         tags=["auth"],
         request=RefreshInputSerializer,
-        responses={200: TokenPairSerializer},
+        responses={
+            200: TokenPairSerializer,
+            401: OpenApiResponse(
+                ErrorSerializer, description="`token_not_valid`, `session_revoked` or `refresh_token_rotated`."
+            ),
+        },
         description="Rotates the refresh token. A refresh token that was already rotated ends its session "
         "(`session_revoked`), except within a few seconds of its rotation (`refresh_token_rotated`).",
     )
@@ -153,19 +173,35 @@ class AuthViewSet(viewsets.GenericViewSet):
         sign_in = session_refresh(refresh_token=data["refresh"], ip_address=client_ip(request))
         return Response(TokenPairSerializer(asdict(sign_in.tokens)).data)
 
-    @extend_schema(tags=["auth"], request=None, responses={204: None})
+    @extend_schema(
+        tags=["auth"],
+        request=None,
+        responses={204: None},
+        description="Ends the session of this access token; its refresh token stops working too.",
+    )
     @action(detail=False, methods=["post"], permission_classes=[IsAuthenticated])
     def logout(self, request):
         session_revoke(session=session_by_id(session_id=current_session_id(request)), reason=Reason.LOGOUT)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(tags=["auth"], request=None, responses={204: None})
+    @extend_schema(
+        tags=["auth"],
+        request=None,
+        responses={204: None},
+        description="Ends every session of the account, this one included.",
+    )
     @action(detail=False, methods=["post"], url_path="logout-all", permission_classes=[IsAuthenticated])
     def logout_all(self, request):
         sessions_revoke_for_user(user=request.user, reason=Reason.LOGOUT_ALL)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(tags=["auth"], request=EmailInputSerializer, responses={202: MessageSerializer})
+    @extend_schema(
+        tags=["auth"],
+        request=EmailInputSerializer,
+        responses={202: MessageSerializer},
+        description="Emails a reset code for `password/reset`. The answer is the same whether or not the "
+        "address has an account.",
+    )
     @public_action(scope="password_forgot", url_path="password/forgot")
     def password_forgot(self, request):
         services.password_forgot(**_input(EmailInputSerializer, request))
@@ -174,7 +210,7 @@ class AuthViewSet(viewsets.GenericViewSet):
     @extend_schema(
         tags=["auth"],
         request=PasswordResetInputSerializer,
-        responses={200: MessageSerializer},
+        responses={200: MessageSerializer, **error_responses(InvalidCode)},
         description="Sets a new password with the emailed code and ends every session.",
     )
     @public_action(scope="password_reset", url_path="password/reset")

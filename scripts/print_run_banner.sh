@@ -7,6 +7,7 @@ cat <<MSG
     API docs      http://$host:$port/api/docs/
     Admin         http://$host:$port/admin/
     Health        http://$host:$port/health/ready
+  Something to look at: make demo   (in another terminal: a staff account, viewers, clips)
   Create an admin user:  .venv/bin/python manage.py createsuperuser
   Ctrl-C stops the server and the worker.
 

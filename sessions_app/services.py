@@ -54,6 +54,13 @@ def session_start(*, user, user_agent: str = "", ip_address: str | None = None) 
     return SignIn(session=session, tokens=tokens)
 
 
+def session_rename(*, session: DeviceSession, device_name: str) -> DeviceSession:
+    """The name the client chose for its session, shown in the session list instead of the parsed one."""
+    session.device_name = device_name[:128]
+    session.save(update_fields=["device_name"])
+    return session
+
+
 def session_refresh(*, refresh_token: str, ip_address: str | None = None) -> SignIn:
     """Rotates a refresh token. The session row is locked, so of concurrent refreshes with one
     token exactly one wins. Presenting a token that was already rotated revokes the session

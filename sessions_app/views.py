@@ -17,9 +17,17 @@ Reason = DeviceSession.RevokeReason
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List my active sessions", tags=["sessions"]),
+    list=extend_schema(
+        summary="List my active sessions",
+        description="One per signed-in device, most recently used first; `current` marks the one making the request.",
+        tags=["sessions"],
+    ),
     retrieve=extend_schema(summary="Read one of my sessions", tags=["sessions"]),
-    destroy=extend_schema(summary="End one of my sessions", tags=["sessions"]),
+    destroy=extend_schema(
+        summary="End one of my sessions",
+        description="Its access and refresh tokens stop working at once. Another user's session is a 404.",
+        tags=["sessions"],
+    ),
 )
 class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = SessionSerializer
@@ -38,6 +46,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(
         summary="End all my other sessions",
+        description="Every session but the one making the request.",
         tags=["sessions"],
         operation_id="sessions_destroy_others",
         responses={204: None},

@@ -8,17 +8,17 @@ import logging
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from vod.exceptions import ApplicationError
+from vod.exceptions import ApplicationError, BadRequest, NotFoundError, ServerError
 from vod.request_context import current_request_id
 
 logger = logging.getLogger(__name__)
 
 # DRF's default codes, renamed where they read poorly as an API contract.
-_CODE_ALIASES = {"invalid": "validation_error", "error": "invalid_request"}
+CODE_ALIASES = {"invalid": "validation_error", "error": "invalid_request"}
 
 
 def error_body(code: str, message: str, fields=None) -> dict:
@@ -49,7 +49,7 @@ def _from_api_exception(exc: exceptions.APIException) -> tuple[dict, int]:
     if isinstance(detail, (list, dict)):  # an APIException raised with structured detail
         return error_body(exc.default_code, str(exc.default_detail), _validation_fields(detail)), exc.status_code
     code = str(exc.get_codes())
-    return error_body(_CODE_ALIASES.get(code, code), str(detail)), exc.status_code
+    return error_body(CODE_ALIASES.get(code, code), str(detail)), exc.status_code
 
 
 def api_exception_handler(exc, context):
@@ -72,28 +72,29 @@ def api_exception_handler(exc, context):
             headers["Retry-After"] = str(int(exc.wait))
     else:
         logger.exception("Unhandled error in API view", exc_info=exc)
-        body = error_body("server_error", "Internal server error.")
-        status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+        body, status_code = error_body(ServerError.code, ServerError.message), ServerError.status_code
 
     set_rollback()
     return Response(body, status=status_code, headers=headers)
 
 
-def _json_error(code: str, message: str, status_code: int) -> JsonResponse:
-    return JsonResponse(error_body(code, message), status=status_code)
+def _json_error(error: type[ApplicationError] | type[exceptions.APIException]) -> JsonResponse:
+    if issubclass(error, ApplicationError):
+        return JsonResponse(error_body(error.code, error.message), status=error.status_code)
+    return JsonResponse(error_body(error.default_code, str(error.default_detail)), status=error.status_code)
 
 
 def bad_request(request, exception=None):
-    return _json_error("bad_request", "Bad request.", 400)
+    return _json_error(BadRequest)
 
 
 def permission_denied(request, exception=None):
-    return _json_error("permission_denied", "You do not have permission to perform this action.", 403)
+    return _json_error(exceptions.PermissionDenied)
 
 
 def page_not_found(request, exception=None):
-    return _json_error("not_found", "Not found.", 404)
+    return _json_error(NotFoundError)
 
 
 def server_error(request):
-    return _json_error("server_error", "Internal server error.", 500)
+    return _json_error(ServerError)

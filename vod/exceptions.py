@@ -51,3 +51,17 @@ class IdempotencyKeyReused(
     ApplicationError, status=status.HTTP_422_UNPROCESSABLE_ENTITY, code="idempotency_key_reused"
 ):
     """This Idempotency-Key was already used with a different request."""
+
+
+class BadRequest(ApplicationError, code="bad_request"):
+    """Bad request."""
+
+    # A request Django itself refused before any view (a bad Host header, a broken body).
+
+
+class ServiceUnavailable(ApplicationError, status=status.HTTP_503_SERVICE_UNAVAILABLE, code="service_unavailable"):
+    """A service the API needs is unavailable."""
+
+
+class ServerError(ApplicationError, status=status.HTTP_500_INTERNAL_SERVER_ERROR, code="server_error"):
+    """Internal server error."""

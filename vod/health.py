@@ -5,9 +5,11 @@ down; details go to the log, not the response, since the probe is public.
 """
 
 import logging
+import os
+from pathlib import Path
 
 from django.core.cache import cache
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -17,6 +19,7 @@ from rest_framework.views import APIView
 
 from vod.celery import app as celery_app
 from vod.exception_handlers import error_body
+from vod.exceptions import ServiceUnavailable
 from vod.openapi import ErrorSerializer
 
 logger = logging.getLogger(__name__)
@@ -39,7 +42,18 @@ def check_broker() -> None:
 
 
 def check_storage() -> None:
-    default_storage.listdir("")
+    """The bucket (or media folder) answers. A media folder that does not exist yet is fine when
+    it can be created: the storage makes it on the first save."""
+    try:
+        default_storage.listdir("")
+    except FileNotFoundError:
+        if not isinstance(default_storage, FileSystemStorage):
+            raise
+        parent = Path(default_storage.location).parent
+        while not parent.exists():
+            parent = parent.parent
+        if not (parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)):
+            raise
 
 
 CHECKS = {
@@ -100,6 +114,6 @@ class ReadyView(APIView):
                 results[name] = "ok"
         down = [name for name, result in results.items() if result != "ok"]
         if down:
-            body = error_body("service_unavailable", f"Not ready: {', '.join(down)} unavailable.")
-            return Response({**body, "checks": results}, status=503)
+            body = error_body(ServiceUnavailable.code, f"Not ready: {', '.join(down)} unavailable.")
+            return Response({**body, "checks": results}, status=ServiceUnavailable.status_code)
         return Response({"status": "ok", "checks": results})

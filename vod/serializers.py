@@ -1,9 +1,17 @@
 """API input: the base class of input serializers, and the one way views validate a body."""
 
+import unicodedata
 from typing import Any
 
 from rest_framework import serializers
 from rest_framework.request import Request
+
+
+def refuse_control_characters(value: str) -> None:
+    """For labels shown back to people: no control, format or unassigned characters (which hide or
+    reorder text, e.g. right-to-left overrides)."""
+    if any(unicodedata.category(char).startswith("C") for char in value):
+        raise serializers.ValidationError("Control characters are not allowed.")
 
 
 def _raw_problem(field, value) -> str | None:

@@ -1,16 +1,18 @@
 """Settings for the VOD backend, read from the environment (django-environ).
 
 With nothing set, the project runs on embedded defaults: SQLite and media under ``var/``, console
-email, local-memory cache and a Celery ``filesystem://`` broker. Each variable below switches one
+email, local-memory cache and a Celery ``filesystem://localhost/`` broker. Each variable below switches one
 part to the real service; ``VOD_ENV=production`` turns on the hardened production mode.
 """
 
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import environ
 from boto3.s3.transfer import TransferConfig
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -58,6 +60,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "vod.request_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "vod.trailing_slash.OptionalTrailingSlashMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -183,7 +186,8 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# The host part means nothing to the filesystem transport, but kombu warns when it is missing.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # A server-less broker for `make run`: queues are folders under var/.
@@ -192,6 +196,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
+        "control_folder": str(_queue_dir.parent / "control"),  # kombu's default is ./control
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or None) or None
@@ -242,7 +247,12 @@ else:
 
 # --- API ------------------------------------------------------------------------------------
 FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:3000")
-CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+_frontend_origin = "{0.scheme}://{0.netloc}".format(urlsplit(FRONTEND_URL))
+# In development the frontend's origin may call the API unless set otherwise; production lists its own.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[] if PRODUCTION else [_frontend_origin])
+CORS_ALLOW_HEADERS = (*cors_default_headers, "idempotency-key")
+# Browser code must read a part's ETag (to complete an upload), the request id and throttle waits.
+CORS_EXPOSE_HEADERS = ["ETag", "X-Request-ID", "Retry-After"]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 REST_FRAMEWORK = {
@@ -305,6 +315,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "vod.openapi.postprocess_schema"],
     "ENUM_NAME_OVERRIDES": {
         "CheckStatusEnum": "vod.health.CHECK_STATUSES",
         "VideoStatusEnum": "videos.models.Video.Status",

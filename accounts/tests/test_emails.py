@@ -169,3 +169,15 @@ def test_unknown_template_is_refused_and_stores_nothing(db):
 
     # then
     assert not OutboundEmail.objects.exists()
+
+
+@pytest.mark.parametrize("template", ["verify_email", "password_reset"])
+def test_the_console_email_of_make_run_shows_the_code_on_one_plain_line(db, settings, capsys, template):
+    # given `make run`'s email backend
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    email = queue_email(to=unique_address(), template=template, context=CONTEXTS[template])
+    # when
+    deliver_email(email_id=email.id)
+    # then a developer finds the code with one grep, label and code together
+    lines = [line for line in capsys.readouterr().out.splitlines() if "code is" in line and "<" not in line]
+    assert lines == [lines[0]] and re.fullmatch(r"Your .*code is: 042917", lines[0]), lines

@@ -66,3 +66,29 @@ def test_ready_names_the_storage_when_its_bucket_is_missing(ready, settings):
     response = ready()
     assert response.status_code == 503
     assert response.json()["checks"]["storage"] == "unavailable"
+
+
+def _filesystem_storage(settings, location):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": location}},
+    }
+
+
+def test_ready_accepts_a_media_folder_not_created_yet(ready, settings, tmp_path):
+    # given a fresh checkout: the media folder is made by the first upload
+    _filesystem_storage(settings, tmp_path / "var" / "media")
+    # then
+    response = ready()
+    assert response.status_code == 200, response.content
+    assert response.json()["checks"]["storage"] == "ok"
+    assert not (tmp_path / "var").exists()  # the probe creates nothing
+
+
+def test_ready_names_a_media_folder_that_cannot_be_created(ready, settings, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    _filesystem_storage(settings, blocker / "media")
+    response = ready()
+    assert response.status_code == 503
+    assert response.json()["checks"]["storage"] == "unavailable"

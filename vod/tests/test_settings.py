@@ -61,7 +61,7 @@ def test_development_defaults_need_no_environment():
     assert seen == [
         "'django.db.backends.sqlite3'",
         "'django.core.cache.backends.locmem.LocMemCache'",
-        "'filesystem://'",
+        "'filesystem://localhost/'",
         "'django.core.files.storage.FileSystemStorage'",
         "'django.core.mail.backends.console.EmailBackend'",
     ]
