@@ -6,7 +6,13 @@ outside DRF) go through the `handler*` views wired in `vod.urls`, so clients see
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -16,6 +22,9 @@ from vod.exceptions import ApplicationError
 from vod.request_context import current_request_id
 
 logger = logging.getLogger(__name__)
+
+# Bodies over Django's DATA_UPLOAD_MAX_* limits: the client sent too much, nothing is wrong here.
+TOO_LARGE = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
 
 # DRF's default codes, renamed where they read poorly as an API contract.
 _CODE_ALIASES = {"invalid": "validation_error", "error": "invalid_request"}
@@ -52,6 +61,12 @@ def _from_api_exception(exc: exceptions.APIException) -> tuple[dict, int]:
     return error_body(_CODE_ALIASES.get(code, code), str(detail)), exc.status_code
 
 
+def _from_suspicious_operation(exc: SuspiciousOperation) -> tuple[dict, int]:
+    if isinstance(exc, TOO_LARGE):
+        return error_body("request_too_large", "The request body is too large."), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    return error_body("bad_request", "Bad request."), status.HTTP_400_BAD_REQUEST
+
+
 def api_exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every exception out of an API view becomes the error shape."""
     headers = {}
@@ -64,6 +79,9 @@ def api_exception_handler(exc, context):
         body, status_code = error_body(exc.code, exc.message, exc.fields), exc.status_code
         if exc.retry_after:
             headers["Retry-After"] = str(int(exc.retry_after))
+    elif isinstance(exc, SuspiciousOperation):
+        body, status_code = _from_suspicious_operation(exc)
+        logger.warning("Refused request: %s: %s", type(exc).__name__, exc)
     elif isinstance(exc, exceptions.APIException):
         body, status_code = _from_api_exception(exc)
         if getattr(exc, "auth_header", None):
@@ -84,6 +102,10 @@ def _json_error(code: str, message: str, status_code: int) -> JsonResponse:
 
 
 def bad_request(request, exception=None):
+    """Django's 400 path, which SuspiciousOperation outside DRF takes too."""
+    if isinstance(exception, SuspiciousOperation):
+        body, status_code = _from_suspicious_operation(exception)
+        return JsonResponse(body, status=status_code)
     return _json_error("bad_request", "Bad request.", 400)
 
 
