@@ -31,8 +31,12 @@ class EmailInputSerializer(InputSerializer):
     email = serializers.EmailField(max_length=254)
 
 
-class VerifyEmailInputSerializer(EmailInputSerializer):
+class EmailCodeInputSerializer(EmailInputSerializer):
     code = serializers.RegexField(r"^[0-9]{6}$", help_text="The 6-digit code from the email.")
+
+
+class VerifyEmailInputSerializer(EmailCodeInputSerializer):
+    password = serializers.CharField(**PASSWORD, help_text="Becomes the account's password.")
 
 
 class LoginInputSerializer(InputSerializer):
@@ -40,7 +44,7 @@ class LoginInputSerializer(InputSerializer):
     password = serializers.CharField(**PASSWORD)
 
 
-class PasswordResetInputSerializer(VerifyEmailInputSerializer):
+class PasswordResetInputSerializer(EmailCodeInputSerializer):
     new_password = serializers.CharField(**PASSWORD)
 
 
@@ -59,7 +63,7 @@ class PasswordConfirmInputSerializer(InputSerializer):
 
 
 class StaffUserCreateInputSerializer(RegisterInputSerializer):
-    is_staff = serializers.BooleanField(default=False)
+    is_staff = serializers.BooleanField(default=False, help_text="Only superusers may create staff accounts.")
 
 
 # --- output ---------------------------------------------------------------------------------------

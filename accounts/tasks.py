@@ -1,9 +1,12 @@
 """Background jobs of accounts: outbox email delivery and the periodic clean-up."""
 
 from celery import shared_task
+from django.utils import timezone
 
 from accounts.emails import TransientEmailError, deliver_email, emails_sweep
+from accounts.lockout import unknown_names_purge
 from accounts.one_time_codes import codes_purge
+from accounts.services import password_reset_code_send, unverified_users_purge, verification_code_send
 from sessions_app.services import sessions_purge
 
 
@@ -16,7 +19,28 @@ def send_email(self, email_id: str) -> None:
         raise self.retry(exc=exc, countdown=min(600, 2**self.request.retries * 10)) from exc
 
 
+# The two code tasks take the address as typed, not an id: looking it up is their job, so that the
+# request that asks for a code does the same work whether or not the address has an account.
+
+
+@shared_task(name="accounts.tasks.send_verification_code", acks_late=True)
+def send_verification_code(email: str) -> None:
+    verification_code_send(email=email)
+
+
+@shared_task(name="accounts.tasks.send_password_reset_code", acks_late=True)
+def send_password_reset_code(email: str) -> None:
+    password_reset_code_send(email=email)
+
+
 @shared_task
 def purge_expired() -> dict:
-    """Hourly (beat): drops dead codes and sessions, and repairs the email outbox."""
-    return {"codes_deleted": codes_purge(), "sessions_deleted": sessions_purge(), **emails_sweep()}
+    """Hourly (beat): drops dead codes, sessions, decayed sign-in counts and accounts that never
+    verified, and repairs the email outbox."""
+    return {
+        "codes_deleted": codes_purge(),
+        "sessions_deleted": sessions_purge(),
+        "unknown_sign_in_names_deleted": unknown_names_purge(timezone.now()),
+        "unverified_users_deleted": unverified_users_purge(),
+        **emails_sweep(),
+    }

@@ -38,3 +38,9 @@ class ConflictError(ApplicationError):
     status_code = status.HTTP_409_CONFLICT
     code = "conflict"
     message = "The request conflicts with the current state."
+
+
+class PermissionDeniedError(ApplicationError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "permission_denied"
+    message = "You do not have permission to perform this action."
