@@ -63,7 +63,8 @@ def _from_api_exception(exc: exceptions.APIException) -> tuple[dict, int]:
 
 def _from_suspicious_operation(exc: SuspiciousOperation) -> tuple[dict, int]:
     if isinstance(exc, TOO_LARGE):
-        return error_body("request_too_large", "The request body is too large."), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+        body = error_body("request_too_large", "The request body is too large.")
+        return body, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     return error_body("bad_request", "Bad request."), status.HTTP_400_BAD_REQUEST
 
 
