@@ -12,7 +12,7 @@ from django.db.models.functions import Now
 from django.template.defaultfilters import pluralize
 
 from accounts.models import OutboundEmail, User
-from accounts.services import password_set_by_staff, user_deactivate, user_unlock, verification_resend
+from accounts.services import password_set_by_staff, user_deactivate, user_unlock, verification_code_send
 from sessions_app.admin import SESSION_FIELDS
 from sessions_app.models import DeviceSession
 from sessions_app.services import sessions_revoke_for_user
@@ -55,16 +55,27 @@ class StaffPasswordForm(AdminPasswordChangeForm):
         return self.user
 
 
+GRANTING_FIELDS = ["is_staff", "is_superuser", "groups", "user_permissions"]
+LOCKOUT_FIELDS = ["failed_login_count", "locked_until", "last_failed_login_at"]
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ["email", "username", "is_verified", "is_active", "is_staff", "locked", "created_at"]
     list_filter = ["is_verified", "is_active", "is_staff", LockedFilter]
     search_fields = ["email", "username", "display_name"]
     ordering = ["-created_at"]
-    readonly_fields = ["id", "last_login", "created_at", "updated_at", "locked", "failed_login_count", "locked_until"]
+    readonly_fields = [
+        "id",
+        "last_login",
+        "created_at",
+        "updated_at",
+        "locked",
+        *LOCKOUT_FIELDS,
+    ]
     fieldsets = [
         (None, {"fields": ["id", "email", "username", "display_name", "password"]}),
-        ("State", {"fields": ["is_active", "is_verified", "locked", "failed_login_count", "locked_until"]}),
+        ("State", {"fields": ["is_active", "is_verified", "locked", *LOCKOUT_FIELDS]}),
         ("Permissions", {"fields": ["is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "created_at", "updated_at"]}),
     ]
@@ -74,6 +85,14 @@ class UserAdmin(DjangoUserAdmin):
     inlines = [DeviceSessionInline]
     change_password_form = StaffPasswordForm
     actions = ["unlock_sign_in", "resend_verification", "revoke_all_sessions"]
+
+    def get_readonly_fields(self, request, obj=None):
+        """Only superusers grant powers: for other staff, staff status, superuser status, groups and
+        permissions are shown but not in the form, so a posted value is ignored."""
+        fields = super().get_readonly_fields(request, obj)
+        if request.user.is_superuser:
+            return fields
+        return [*fields, *GRANTING_FIELDS]
 
     def get_queryset(self, request):
         """The lock state is computed in SQL, so the list can show, sort and filter it in its one query."""
@@ -105,7 +124,7 @@ class UserAdmin(DjangoUserAdmin):
         users = list(queryset)
         targets = [user for user in users if not user.is_verified and user.is_active]
         for user in targets:
-            verification_resend(email=user.email)
+            verification_code_send(email=user.email)
             self.log_change(request, user, "Asked for a new verification code.")
         verified = sum(user.is_verified for user in users)
         inactive = len(users) - len(targets) - verified

@@ -32,7 +32,19 @@ class UserManager(BaseUserManager):
         return self._create(email, username, password, **extra)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+class SignInFailures(models.Model):
+    """Failed password checks and the lock they earn: kept alike, in the database, for accounts and
+    for names with no account, so neither how long a count lasts nor where it lives tells them apart."""
+
+    failed_login_count = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_failed_login_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class User(AbstractBaseUser, PermissionsMixin, SignInFailures):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(max_length=254)
     username = models.CharField(
@@ -44,8 +56,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     is_verified = models.BooleanField(default=False, help_text="Has confirmed their email address.")
-    failed_login_count = models.PositiveIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -70,6 +80,21 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.username
+
+
+class UnknownSignInName(SignInFailures):
+    """Failed sign-ins under a name that has no account, keyed by a hash of its canonical form."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["last_failed_login_at"])]
+
+    def __str__(self):
+        return f"unknown sign-in name {self.key[:12]}"
 
 
 class OneTimeCode(models.Model):

@@ -48,6 +48,7 @@ class CodeInputSerializer(EmailInputSerializer):
 
 
 class VerifyEmailInputSerializer(CodeInputSerializer):
+    password = serializers.CharField(**PASSWORD, help_text="Becomes the account's password.")
     device_name = _device_name()
 
 
@@ -76,7 +77,7 @@ class PasswordConfirmInputSerializer(InputSerializer):
 
 
 class StaffUserCreateInputSerializer(RegisterInputSerializer):
-    is_staff = serializers.BooleanField(default=False)
+    is_staff = serializers.BooleanField(default=False, help_text="Only superusers may create staff accounts.")
 
 
 # --- output ---------------------------------------------------------------------------------------

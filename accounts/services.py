@@ -1,10 +1,11 @@
 """Writes for identity: registration, verification, sign-in with lockout, passwords, profiles.
 
-Answers that could tell whether an account exists (register, resend, forgot, login failures) are
-the same for both cases, and both cases pay for one password hash so they also take alike.
+Answers that could tell whether an account exists (register, resend, forgot, reset, login
+failures) are the same for both cases, and both cases do the same work so they also take alike:
+register and login pay for one password hash either way, resend and forgot only enqueue a task
+that looks the address up in the worker.
 """
 
-import hashlib
 from datetime import datetime
 from typing import NoReturn
 
@@ -17,14 +18,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.emails import queue_email
-from accounts.errors import AccountDisabled, AccountLocked, EmailNotVerified, InvalidCode, InvalidCredentials
+from accounts.errors import AccountDisabled, EmailNotVerified, InvalidCode, InvalidCredentials
+from accounts.lockout import failure_record, failures_clear, lockout_check, unknown_name_state
 from accounts.models import OneTimeCode, User
 from accounts.one_time_codes import code_consume, code_issue, code_ttl_minutes
 from accounts.selectors import user_by_email, user_by_login, username_taken
 from sessions_app.models import DeviceSession
 from sessions_app.services import SignIn, session_start, sessions_revoke_for_user
 from videos.catalog.services import videos_delete_for_owner
-from vod.exceptions import InvalidInput
+from vod.exceptions import InvalidInput, PermissionDeniedError
 
 Purpose = OneTimeCode.Purpose
 Reason = DeviceSession.RevokeReason
@@ -46,12 +48,33 @@ def _burn_password_hash(password: str) -> None:
     make_password(password)
 
 
-def lockout_until(failures: int, now: datetime) -> datetime | None:
-    """Locked after LOGIN_LOCKOUT_THRESHOLD failures, for a time that doubles with each more."""
-    if failures < settings.LOGIN_LOCKOUT_THRESHOLD:
+def _password_confirm(user: User, password: str, *, field: str) -> None:
+    """Checks a signed-in user's current password under the sign-in lockout: a locked account is
+    refused, and a wrong password counts as a failed sign-in. Called outside any transaction, so
+    the failure is kept when the caller's request fails."""
+    now = timezone.now()
+    lockout_check(user, now)
+    if not user.check_password(password):
+        failure_record(user, now)
+        raise InvalidInput({field: ["The password is not correct."]})
+    failures_clear(user)
+
+
+@transaction.atomic
+def _password_set_with_code(*, email: str, purpose: str, code: str, password: str, field: str) -> User | None:
+    """The code proves the mailbox; only then is the new password validated (a rejected one keeps
+    the code: the error rolls its use back) and set, the address marked verified and any lockout
+    cleared. None for a wrong code or an unknown address, before any password rule is looked at."""
+    user = user_by_email(email)
+    if user is None or not user.is_active or not code_consume(user=user, purpose=purpose, code=code):
         return None
-    doublings = min(failures - settings.LOGIN_LOCKOUT_THRESHOLD, 20)
-    return now + min(settings.LOGIN_LOCKOUT_BASE * 2**doublings, settings.LOGIN_LOCKOUT_MAX)
+    _validate_password(password, user=user, field=field)
+    user.set_password(password)
+    user.is_verified = True
+    user.failed_login_count, user.locked_until, user.last_failed_login_at = 0, None, None
+    lockout = ["failed_login_count", "locked_until", "last_failed_login_at"]
+    user.save(update_fields=["password", "is_verified", *lockout, "updated_at"])
+    return user
 
 
 def _send_code(*, user: User, purpose: str, template: str) -> None:
@@ -105,6 +128,14 @@ def _notify_existing_account(user: User) -> None:
 
 
 def verification_resend(*, email: str) -> None:
+    """Asks the worker to mail a new code (`verification_code_send`): the request does the same
+    whether or not the address has an account."""
+    from accounts.tasks import send_verification_code  # tasks imports this module
+
+    transaction.on_commit(lambda: send_verification_code.delay(email), robust=True)
+
+
+def verification_code_send(*, email: str) -> None:
     """Mails a new verification code to an unverified account; silently nothing otherwise."""
     user = user_by_email(email)
     if user is None or user.is_verified or not user.is_active or not _cooldown_passed(user, "verify"):
@@ -113,36 +144,39 @@ def verification_resend(*, email: str) -> None:
         _send_code(user=user, purpose=Purpose.VERIFY_EMAIL, template="verify_email")
 
 
-def email_verify(*, email: str, code: str, user_agent: str = "", ip_address: str | None = None) -> SignIn:
-    """Checks the code, marks the email verified and signs the user in."""
-    user = user_by_email(email)
-    sign_in = None
-    if user is not None and user.is_active:
-        with transaction.atomic():
-            if code_consume(user=user, purpose=Purpose.VERIFY_EMAIL, code=code):
-                user.is_verified = True
-                user.save(update_fields=["is_verified", "updated_at"])
-                sign_in = session_start(user=user, user_agent=user_agent, ip_address=ip_address)
-    if sign_in is None:
-        raise InvalidCode()
-    return sign_in
+def email_verify(
+    *, email: str, code: str, password: str, user_agent: str = "", ip_address: str | None = None
+) -> SignIn:
+    """Claims the account: the code proves the mailbox, `password` becomes its only password (so
+    whoever registered the address first keeps nothing), the email is verified, and they are signed in."""
+    with transaction.atomic():
+        user = _password_set_with_code(
+            email=email, purpose=Purpose.VERIFY_EMAIL, code=code, password=password, field="password"
+        )
+        if user is not None:
+            return session_start(user=user, user_agent=user_agent, ip_address=ip_address)
+    raise InvalidCode()
+
+
+def unverified_users_purge() -> int:
+    """Deletes accounts that never verified their address within UNVERIFIED_ACCOUNT_TTL: a squatted
+    address is free again, and its owner registers afresh. Such an account never signed in."""
+    cutoff = timezone.now() - settings.UNVERIFIED_ACCOUNT_TTL
+    stale = User.objects.filter(is_verified=False, is_staff=False, last_login__isnull=True, created_at__lt=cutoff)
+    deleted, _ = stale.delete()
+    return deleted
 
 
 # --- sign-in ------------------------------------------------------------------------------------
 
 
 def _fail_unknown_login(identifier: str, password: str, now: datetime) -> NoReturn:
-    """Counts and locks failures for a name with no account in the cache, on the same schedule as
-    an account's, so the answers never tell the two apart."""
-    key = "login-failures:" + hashlib.sha256(identifier.strip().lower().encode()).hexdigest()
-    state = cache.get(key) or {"failures": 0, "until": None}
-    if state["until"] and state["until"] > now.timestamp():
-        raise AccountLocked(retry_after=state["until"] - now.timestamp())
+    """Counts and locks failures for a name with no account exactly as for an account (see
+    accounts.lockout), so the answers never tell the two apart."""
+    state = unknown_name_state(identifier)
+    lockout_check(state, now)
     _burn_password_hash(password)
-    failures = state["failures"] + 1
-    until = lockout_until(failures, now)
-    state = {"failures": failures, "until": until.timestamp() if until else None}
-    cache.set(key, state, timeout=int(settings.LOGIN_LOCKOUT_MAX.total_seconds()))
+    failure_record(state, now)
     raise InvalidCredentials()
 
 
@@ -153,18 +187,12 @@ def login(*, identifier: str, password: str, user_agent: str = "", ip_address: s
     if user is None:
         _fail_unknown_login(identifier, password, now)
 
-    if user.locked_until and user.locked_until > now:
-        raise AccountLocked(retry_after=(user.locked_until - now).total_seconds())
+    lockout_check(user, now)
     if not user.check_password(password):
-        with transaction.atomic():
-            locked_user = User.objects.select_for_update().get(pk=user.pk)
-            locked_user.failed_login_count += 1
-            locked_user.locked_until = lockout_until(locked_user.failed_login_count, now)
-            locked_user.save(update_fields=["failed_login_count", "locked_until"])
+        failure_record(user, now)
         raise InvalidCredentials()
 
-    if user.failed_login_count or user.locked_until:
-        User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None)
+    failures_clear(user)
     if not user.is_active:
         raise AccountDisabled()
     if not user.is_verified:
@@ -176,6 +204,14 @@ def login(*, identifier: str, password: str, user_agent: str = "", ip_address: s
 
 
 def password_forgot(*, email: str) -> None:
+    """Asks the worker to mail a reset code (`password_reset_code_send`): the request does the same
+    whether or not the address has an account."""
+    from accounts.tasks import send_password_reset_code  # tasks imports this module
+
+    transaction.on_commit(lambda: send_password_reset_code.delay(email), robust=True)
+
+
+def password_reset_code_send(*, email: str) -> None:
     """Mails a reset code to an active account; silently nothing otherwise."""
     user = user_by_email(email)
     if user is None or not user.is_active or not _cooldown_passed(user, "reset"):
@@ -185,36 +221,28 @@ def password_forgot(*, email: str) -> None:
 
 
 def password_reset(*, email: str, code: str, new_password: str) -> None:
-    """Sets a new password with a reset code, ends every session and clears any lockout."""
-    user = user_by_email(email)
-    if user is not None:
-        _validate_password(new_password, user=user, field="new_password")
-    done = False
-    if user is not None and user.is_active:
-        with transaction.atomic():
-            if code_consume(user=user, purpose=Purpose.RESET_PASSWORD, code=code):
-                user.set_password(new_password)
-                user.is_verified = True  # the code proved they own the address
-                user.failed_login_count = 0
-                user.locked_until = None
-                user.save()
-                sessions_revoke_for_user(user=user, reason=Reason.PASSWORD_RESET)
-                queue_email(to=user.email, template="password_changed", context={"name": user.get_full_name()})
-                done = True
-    if not done:
-        raise InvalidCode()
+    """Sets a new password with a reset code, ends every session and clears any lockout. The code
+    is checked first: a wrong one answers `invalid_code` whatever the password and the address."""
+    with transaction.atomic():
+        user = _password_set_with_code(
+            email=email, purpose=Purpose.RESET_PASSWORD, code=code, password=new_password, field="new_password"
+        )
+        if user is not None:
+            sessions_revoke_for_user(user=user, reason=Reason.PASSWORD_RESET)
+            queue_email(to=user.email, template="password_changed", context={"name": user.get_full_name()})
+            return
+    raise InvalidCode()
 
 
-@transaction.atomic
 def password_change(*, user: User, current_session_id, current_password: str, new_password: str) -> None:
-    """Needs the current password; ends every other session."""
-    if not user.check_password(current_password):
-        raise InvalidInput({"current_password": ["The current password is not correct."]})
+    """Needs the current password (under the lockout); ends every other session."""
+    _password_confirm(user, current_password, field="current_password")
     _validate_password(new_password, user=user, field="new_password")
-    user.set_password(new_password)
-    user.save(update_fields=["password", "updated_at"])
-    sessions_revoke_for_user(user=user, reason=Reason.PASSWORD_CHANGE, keep_session_id=current_session_id)
-    queue_email(to=user.email, template="password_changed", context={"name": user.get_full_name()})
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password", "updated_at"])
+        sessions_revoke_for_user(user=user, reason=Reason.PASSWORD_CHANGE, keep_session_id=current_session_id)
+        queue_email(to=user.email, template="password_changed", context={"name": user.get_full_name()})
 
 
 # --- profile and staff --------------------------------------------------------------------------
@@ -236,19 +264,21 @@ def user_update_profile(*, user: User, **changes) -> User:
     return user
 
 
-@transaction.atomic
 def user_delete(*, user: User, password: str) -> None:
-    """Deletes the account after checking its password; its sessions end with it, and its videos
-    go with their files (storage is cleaned up by a task)."""
-    if not user.check_password(password):
-        raise InvalidInput({"password": ["The password is not correct."]})
-    sessions_revoke_for_user(user=user, reason=Reason.ACCOUNT_DELETED)
-    videos_delete_for_owner(owner=user)
-    user.delete()
+    """Deletes the account after checking its password (under the lockout); its sessions end with
+    it, and its videos go with their files (storage is cleaned up by a task)."""
+    _password_confirm(user, password, field="password")
+    with transaction.atomic():
+        sessions_revoke_for_user(user=user, reason=Reason.ACCOUNT_DELETED)
+        videos_delete_for_owner(owner=user)
+        user.delete()
 
 
-def user_create_by_staff(*, email: str, username: str, password: str, is_staff: bool = False) -> User:
-    """An account made by staff is verified from the start."""
+def user_create_by_staff(*, by: User | None, email: str, username: str, password: str, is_staff: bool = False) -> User:
+    """An account made by staff is verified from the start; only a superuser may make it staff.
+    `by` is None for an operator's management command."""
+    if is_staff and by is not None and not by.is_superuser:
+        raise PermissionDeniedError("Only superusers can create staff accounts.")
     email = User.objects.normalize_email(email.strip())
     if user_by_email(email) is not None:
         raise InvalidInput({"email": ["An account with this email exists."]})
@@ -287,4 +317,4 @@ def user_deactivate(*, user: User) -> User:
 
 
 def user_unlock(*, user: User) -> None:
-    User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None)
+    failures_clear(user)

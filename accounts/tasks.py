@@ -2,9 +2,12 @@
 explicit and never change, so queued messages and beat's schedule keep routing when code moves."""
 
 from celery import shared_task
+from django.utils import timezone
 
 from accounts.emails import TransientEmailError, deliver_email, emails_sweep
+from accounts.lockout import unknown_names_purge
 from accounts.one_time_codes import codes_purge
+from accounts.services import password_reset_code_send, unverified_users_purge, verification_code_send
 
 
 @shared_task(name="accounts.tasks.send_email", bind=True, acks_late=True, max_retries=5)
@@ -16,7 +19,27 @@ def send_email(self, email_id: str) -> None:
         raise self.retry(exc=exc, countdown=min(600, 2**self.request.retries * 10)) from exc
 
 
+# The two code tasks take the address as typed, not an id: looking it up is their job, so that the
+# request that asks for a code does the same work whether or not the address has an account.
+
+
+@shared_task(name="accounts.tasks.send_verification_code", acks_late=True)
+def send_verification_code(email: str) -> None:
+    verification_code_send(email=email)
+
+
+@shared_task(name="accounts.tasks.send_password_reset_code", acks_late=True)
+def send_password_reset_code(email: str) -> None:
+    password_reset_code_send(email=email)
+
+
 @shared_task(name="accounts.tasks.purge_expired")
 def purge_expired() -> dict[str, int]:
-    """Hourly (beat): drops dead codes and repairs the email outbox (sessions purge their own)."""
-    return {"codes_deleted": codes_purge(), **emails_sweep()}
+    """Hourly (beat): drops dead codes, decayed sign-in counts and accounts that never verified, and
+    repairs the email outbox (sessions purge their own)."""
+    return {
+        "codes_deleted": codes_purge(),
+        "unknown_sign_in_names_deleted": unknown_names_purge(timezone.now()),
+        "unverified_users_deleted": unverified_users_purge(),
+        **emails_sweep(),
+    }

@@ -35,7 +35,7 @@ from vod.client_ip import client_ip
 from vod.openapi import ErrorSerializer, error_responses
 from vod.permissions import StaffModelPermissions
 from vod.serializers import validated as _input
-from vod.throttling import AccountThrottle, IPThrottle
+from vod.throttling import AccountThrottle, IPThrottle, UserThrottle
 from vod.viewsets import UUIDLookupMixin
 
 Reason = DeviceSession.RevokeReason
@@ -86,6 +86,7 @@ class AuthViewSet(viewsets.GenericViewSet):
 
     throttle_scope = None
     throttle_account_field = "email"
+    throttle_account_key = staticmethod(selectors.account_key)
     serializer_class = MessageSerializer
 
     @extend_schema(
@@ -111,9 +112,17 @@ class AuthViewSet(viewsets.GenericViewSet):
         tags=["auth"],
         request=VerifyEmailInputSerializer,
         responses={200: AuthResultSerializer, **error_responses(InvalidCode)},
-        examples=[OpenApiExample("Verify", value={"email": "ada@example.com", "code": "042917"}, request_only=True)],
-        description="Marks the email verified and signs in. Wrong, expired or used codes: `invalid_code`; "
-        "a code dies after 5 wrong tries.",
+        examples=[
+            OpenApiExample(
+                "Verify",
+                value={"email": "ada@example.com", "code": "042917", "password": "analytical-engine-1843"},
+                request_only=True,
+            )
+        ],
+        description="Claims the account: marks the email verified, makes `password` its password (whatever "
+        "was given at registration, possibly by someone else) and signs in. The code is checked first: wrong, "
+        "expired or used codes answer `invalid_code` whatever the password; a weak password with a right code "
+        "is a `validation_error` that keeps the code. A code dies after 5 wrong tries.",
     )
     @public_action(scope="verify", url_path="verify-email")
     def verify_email(self, request):
@@ -211,7 +220,9 @@ class AuthViewSet(viewsets.GenericViewSet):
         tags=["auth"],
         request=PasswordResetInputSerializer,
         responses={200: MessageSerializer, **error_responses(InvalidCode)},
-        description="Sets a new password with the emailed code and ends every session.",
+        description="Sets a new password with the emailed code and ends every session. The code is checked "
+        "first: a wrong one answers `invalid_code` whatever the password and the address; a weak password with "
+        "a right code is a `validation_error` that keeps the code.",
     )
     @public_action(scope="password_reset", url_path="password/reset")
     def password_reset(self, request):
@@ -222,9 +233,17 @@ class AuthViewSet(viewsets.GenericViewSet):
         tags=["auth"],
         request=PasswordChangeInputSerializer,
         responses={200: MessageSerializer},
-        description="Needs the current password; ends every other session.",
+        description="Needs the current password; ends every other session. Wrong current passwords count "
+        "toward the sign-in lockout (`account_locked`), and checks are throttled per user.",
     )
-    @action(detail=False, methods=["post"], url_path="password/change", permission_classes=[IsAuthenticated])
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="password/change",
+        permission_classes=[IsAuthenticated],
+        throttle_classes=[UserThrottle],
+        throttle_scope="password_confirm",
+    )
     def password_change(self, request):
         data = _input(PasswordChangeInputSerializer, request)
         services.password_change(user=request.user, current_session_id=current_session_id(request), **data)
@@ -246,6 +265,13 @@ class UserViewSet(UUIDLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
     def get_queryset(self):
         return selectors.users_search(query=self.request.query_params.get("q", "")[:100])
 
+    def get_throttles(self):
+        """Deleting my account checks my password: that shares password change's per-user budget."""
+        if self.action == "me" and self.request.method == "DELETE":
+            self.throttle_scope = "password_confirm"
+            return [UserThrottle()]
+        return super().get_throttles()
+
     @extend_schema(
         tags=["users"],
         summary="List or search users (staff)",
@@ -265,7 +291,7 @@ class UserViewSet(UUIDLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         responses={201: StaffUserSerializer},
     )
     def create(self, request):
-        user = services.user_create_by_staff(**_input(StaffUserCreateInputSerializer, request))
+        user = services.user_create_by_staff(by=request.user, **_input(StaffUserCreateInputSerializer, request))
         return Response(StaffUserSerializer(user).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(tags=["users"], summary="Deactivate a user and end their sessions (staff)", request=None)
@@ -283,7 +309,7 @@ class UserViewSet(UUIDLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
     )
     @extend_schema(
         tags=["users"],
-        summary="Delete my account (needs the password)",
+        summary="Delete my account (needs the password; wrong ones count toward the lockout)",
         methods=["DELETE"],
         request=PasswordConfirmInputSerializer,
         responses={204: None},

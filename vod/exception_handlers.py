@@ -6,16 +6,25 @@ outside DRF) go through the `handler*` views wired in `vod.urls`, so clients see
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from vod.exceptions import ApplicationError, BadRequest, NotFoundError, ServerError
+from vod.exceptions import ApplicationError, BadRequest, NotFoundError, RequestTooLarge, ServerError
 from vod.request_context import current_request_id
 
 logger = logging.getLogger(__name__)
+
+# Bodies over Django's DATA_UPLOAD_MAX_* limits: the client sent too much, nothing is wrong here.
+TOO_LARGE = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
 
 # DRF's default codes, renamed where they read poorly as an API contract.
 CODE_ALIASES = {"invalid": "validation_error", "error": "invalid_request"}
@@ -52,6 +61,12 @@ def _from_api_exception(exc: exceptions.APIException) -> tuple[dict, int]:
     return error_body(CODE_ALIASES.get(code, code), str(detail)), exc.status_code
 
 
+def _from_suspicious_operation(exc: SuspiciousOperation) -> tuple[dict, int]:
+    if isinstance(exc, TOO_LARGE):
+        return error_body(RequestTooLarge.code, RequestTooLarge.message), RequestTooLarge.status_code
+    return error_body(BadRequest.code, BadRequest.message), BadRequest.status_code
+
+
 def api_exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every exception out of an API view becomes the error shape."""
     headers = {}
@@ -64,6 +79,9 @@ def api_exception_handler(exc, context):
         body, status_code = error_body(exc.code, exc.message, exc.fields), exc.status_code
         if exc.retry_after:
             headers["Retry-After"] = str(int(exc.retry_after))
+    elif isinstance(exc, SuspiciousOperation):
+        body, status_code = _from_suspicious_operation(exc)
+        logger.warning("Refused request: %s: %s", type(exc).__name__, exc)
     elif isinstance(exc, exceptions.APIException):
         body, status_code = _from_api_exception(exc)
         if getattr(exc, "auth_header", None):
@@ -85,6 +103,10 @@ def _json_error(error: type[ApplicationError] | type[exceptions.APIException]) -
 
 
 def bad_request(request, exception=None):
+    """Django's 400 path, which SuspiciousOperation outside DRF takes too."""
+    if isinstance(exception, SuspiciousOperation):
+        body, status_code = _from_suspicious_operation(exception)
+        return JsonResponse(body, status=status_code)
     return _json_error(BadRequest)
 
 

@@ -65,3 +65,11 @@ class ServiceUnavailable(ApplicationError, status=status.HTTP_503_SERVICE_UNAVAI
 
 class ServerError(ApplicationError, status=status.HTTP_500_INTERNAL_SERVER_ERROR, code="server_error"):
     """Internal server error."""
+
+
+class PermissionDeniedError(ApplicationError, status=status.HTTP_403_FORBIDDEN, code="permission_denied"):
+    """You do not have permission to perform this action."""
+
+
+class RequestTooLarge(ApplicationError, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, code="request_too_large"):
+    """The request body is too large."""

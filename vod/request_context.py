@@ -1,4 +1,5 @@
-"""Request ids: one per request, echoed in `X-Request-ID`, stamped on every log line and error."""
+"""Request ids: one per request, echoed in `X-Request-ID`, stamped on every log line and error;
+and the log filter that keeps what a client sent wrong out of ERROR."""
 
 import logging
 import re
@@ -70,4 +71,14 @@ class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
+        return True
+
+
+class ClientErrorLogFilter(logging.Filter):
+    """Logs a SuspiciousOperation (oversized body, bad Host) as a one-line warning: Django logs it
+    at ERROR with a traceback, which would page someone for what a client sent."""
+
+    def filter(self, record) -> bool:
+        record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        record.exc_info = record.exc_text = None
         return True

@@ -28,6 +28,8 @@ PRODUCTION = VOD_ENV == "production"
 
 # --- core -----------------------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:  # tracebacks, settings and SQL in error pages: never in production
+    raise ImproperlyConfigured("DJANGO_DEBUG cannot be on when VOD_ENV=production.")
 if PRODUCTION:
     SECRET_KEY = env.str("SECRET_KEY")  # required: no default in production
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
@@ -174,6 +176,10 @@ STORAGES: dict[str, dict[str, Any]] = {
 
 # --- cache and Celery -----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+if PRODUCTION and not REDIS_URL:
+    # Throttles, sign-in lockout state in flight and session revocation must be one cache shared
+    # by every worker; a per-process local-memory cache would give each worker its own budget.
+    raise ImproperlyConfigured("REDIS_URL is required when VOD_ENV=production.")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -277,6 +283,8 @@ REST_FRAMEWORK = {
         "password_forgot": env.str("THROTTLE_PASSWORD_FORGOT", default="5/hour"),
         "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="20/hour"),
         "refresh": env.str("THROTTLE_REFRESH", default="60/min"),
+        # checks of the current password by a signed-in user (password change, account deletion)
+        "password_confirm": env.str("THROTTLE_PASSWORD_CONFIRM", default="10/hour"),
     },
 }
 
@@ -289,10 +297,13 @@ DEVICE_SESSION_LIFETIME = timedelta(days=env.int("SESSION_LIFETIME_DAYS", defaul
 REFRESH_REUSE_GRACE = timedelta(seconds=env.int("REFRESH_REUSE_GRACE_SECONDS", default=10))
 VERIFICATION_CODE_TTL = timedelta(minutes=10)
 PASSWORD_RESET_CODE_TTL = timedelta(minutes=15)
-ONE_TIME_CODE_MAX_ATTEMPTS = 5
+ONE_TIME_CODE_MAX_ATTEMPTS = 5  # wrong guesses that burn one code ...
+ONE_TIME_CODE_MAX_FAILURES_PER_DAY = 20  # ... and per account and purpose over all its codes of the last 24 h
+# An account that never verified its address is deleted this long after it was created (beat).
+UNVERIFIED_ACCOUNT_TTL = timedelta(hours=env.int("UNVERIFIED_ACCOUNT_TTL_HOURS", default=48))
 LOGIN_LOCKOUT_THRESHOLD = 5  # failed passwords in a row before the account locks
 LOGIN_LOCKOUT_BASE = timedelta(minutes=1)  # doubles with each further failure ...
-LOGIN_LOCKOUT_MAX = timedelta(hours=24)  # ... up to this
+LOGIN_LOCKOUT_MAX = timedelta(hours=24)  # ... up to this; a count is forgotten this long after its last failure
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
@@ -383,10 +394,24 @@ TRANSCODE_HEARTBEAT_TIMEOUT = timedelta(seconds=env.int("TRANSCODE_HEARTBEAT_TIM
 # --- logging --------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+CLIENT_ERROR_LOGGERS = [  # Django's SuspiciousOperation subclasses, each logged under its own name
+    "RequestDataTooBig",
+    "TooManyFieldsSent",
+    "TooManyFilesSent",
+    "DisallowedHost",
+    "DisallowedRedirect",
+    "SuspiciousOperation",
+    "SuspiciousMultipartForm",
+    "SuspiciousFileOperation",
+    "SuspiciousSession",
+]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "vod.request_context.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "vod.request_context.RequestIdLogFilter"},
+        "client_error": {"()": "vod.request_context.ClientErrorLogFilter"},
+    },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
         "json": {
@@ -404,6 +429,8 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django logs these bad requests at ERROR with a traceback; they are the client's doing.
+        **{f"django.security.{name}": {"filters": ["client_error"]} for name in CLIENT_ERROR_LOGGERS},
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
     },

@@ -1,4 +1,5 @@
-"""Redis-backed throttles per client IP and per targeted account, both by the view's scope."""
+"""Redis-backed throttles per client IP, per targeted account and per signed-in user, all by the
+view's scope."""
 
 import hashlib
 from typing import cast
@@ -22,11 +23,22 @@ class IPThrottle(ScopedRateThrottle):
 
 class AccountThrottle(IPThrottle):
     """The same rate per account named in the body (`throttle_account_field`), so one account
-    cannot be hammered from many IPs. Requests without that field are left to validation."""
+    cannot be hammered from many IPs. Requests without that field are left to validation.
+
+    The view's `throttle_account_key(value)` names the account: every spelling that reaches one
+    account (case, Unicode look-alikes the database matches) must give one key, or each would get
+    a fresh budget."""
 
     def get_cache_key(self, request, view) -> str | None:
         value = request.data.get(view.throttle_account_field) if isinstance(request.data, dict) else None
         if not isinstance(value, str) or not value.strip():
             return None
-        digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()
+        digest = hashlib.sha256(view.throttle_account_key(value).encode()).hexdigest()
         return self.cache_format % {"scope": f"{self.scope}-account", "ident": digest}
+
+
+class UserThrottle(IPThrottle):
+    """`throttle_scope`'s rate per signed-in user, from any IP."""
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": f"{self.scope}-user", "ident": request.user.pk}

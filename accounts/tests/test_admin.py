@@ -323,3 +323,56 @@ def test_staff_cannot_set_a_password_the_api_sign_in_would_refuse(staff):
     assert "at most 256 characters" in str(response.context["form"].errors)
     user.refresh_from_db()
     assert not user.check_password(long)
+
+
+def _staff_with(client, *codenames):
+    member = UserFactory(is_staff=True)
+    member.user_permissions.set(Permission.objects.filter(codename__in=codenames, content_type__app_label="accounts"))
+    client.force_login(member)
+    return member
+
+
+def _change_form(user, **extra):
+    return {
+        "email": user.email,
+        "username": user.username,
+        "display_name": user.display_name,
+        "is_active": "on",
+        "is_verified": "on",
+        "device_sessions-TOTAL_FORMS": "0",
+        "device_sessions-INITIAL_FORMS": "0",
+        **extra,
+    }
+
+
+def test_only_superusers_grant_staff_rights_or_groups_in_the_admin(client, superuser):
+    # given a staff member who may change users, and a group with every permission
+    from django.contrib.auth.models import Group
+
+    member = _staff_with(client, "view_user", "change_user")
+    admins = Group.objects.create(name="admins")
+    admins.permissions.set(Permission.objects.all())
+    target = UserFactory()
+    url = reverse("admin:accounts_user_change", args=[target.pk])
+    grant = {"is_staff": "on", "is_superuser": "on", "groups": [admins.pk]}
+    grant["user_permissions"] = [Permission.objects.get(codename="add_user").pk]
+
+    # when they post the change form granting rights, to another user and to themselves
+    page = client.get(url)
+    client.post(url, _change_form(target, **grant))
+    client.post(reverse("admin:accounts_user_change", args=[member.pk]), _change_form(member, **grant))
+
+    # then nothing is granted, and the form does not offer those fields
+    assert page.status_code == 200 and 'name="is_superuser"' not in page.text and 'name="groups"' not in page.text
+    for user in (target, member):
+        user.refresh_from_db()
+        assert (user.is_superuser, list(user.groups.all())) == (False, [])
+    assert target.is_staff is False and not target.user_permissions.exists()
+    assert list(member.user_permissions.values_list("codename", flat=True)) != ["add_user"]
+    assert not member.has_perm("accounts.add_user")
+
+    # and a superuser can grant them
+    client.force_login(superuser)
+    client.post(url, _change_form(target, **grant))
+    target.refresh_from_db()
+    assert (target.is_staff, target.is_superuser, list(target.groups.all())) == (True, True, [admins])

@@ -1,5 +1,7 @@
 """Every 4xx and 5xx answers in one JSON shape with a stable code."""
 
+import logging
+
 import pytest
 
 from testing.clients import assert_error
@@ -76,3 +78,21 @@ class TestHandler:
         response = client.get("/plain-crash")
         assert response.status_code == 500
         assert response.json()["code"] == "server_error"
+
+
+def test_an_oversized_body_is_a_413_without_an_error_log(client, caplog):
+    # given 3 MiB of JSON, over DATA_UPLOAD_MAX_MEMORY_SIZE, to an endpoint that reads its body
+    body = '{"email_or_username": "' + "a" * 3 * 1024**2 + '", "password": "x"}'
+    # when it is posted
+    response = client.post("/api/v1/auth/login", body, content_type="application/json")
+    # then it is a 413 in the error format, logged below ERROR and without a traceback
+    assert_error(response, 413, "request_too_large")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+def test_an_oversized_form_outside_the_api_is_a_413(client, caplog, settings):
+    settings.DEBUG = False
+    client.raise_request_exception = False
+    response = client.post("/admin/login/", "a=" + "b" * 3 * 1024**2, content_type="application/x-www-form-urlencoded")
+    assert_error(response, 413, "request_too_large")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]

@@ -11,6 +11,7 @@ PRODUCTION_ENV = {
     "VOD_ENV": "production",
     "SECRET_KEY": "prod-" + "k3y-" * 16,
     "ALLOWED_HOSTS": "vod.example.com",
+    "REDIS_URL": "redis://cache.internal:6379/0",
 }
 SERVICE_VARIABLES = {"DATABASE_URL", "REDIS_URL", "S3_BUCKET", "EMAIL_URL", "SECRET_KEY", "ALLOWED_HOSTS", "VOD_ENV"}
 
@@ -42,6 +43,20 @@ def test_production_without_a_secret_key_does_not_start():
     result = run_python("manage.py", "check", env=env)
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_production_without_a_shared_cache_does_not_start():
+    # throttles, lockout and session revocation need one cache across every worker
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "REDIS_URL"}
+    result = run_python("manage.py", "check", env=env)
+    assert result.returncode != 0
+    assert "REDIS_URL" in result.stderr
+
+
+def test_production_refuses_debug():
+    result = run_python("manage.py", "check", env={**PRODUCTION_ENV, "DJANGO_DEBUG": "true"})
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG" in result.stderr
 
 
 def test_production_passes_the_deploy_checks():

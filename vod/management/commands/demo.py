@@ -97,12 +97,10 @@ class Command(BaseCommand):
         user = user_by_login(username)
         if user is None:
             password = _password()
-            user = account_services.user_create_by_staff(
-                email=email, username=username, password=password, is_staff=staff
-            )
-            if staff:  # the admin shows everything to the demo's staff account
-                user.is_superuser = True
-                user.save(update_fields=["is_superuser", "updated_at"])
+            user = account_services.user_create_by_staff(by=None, email=email, username=username, password=password)
+            if staff:  # the operator running the command makes it staff; the admin shows it everything
+                user.is_staff = user.is_superuser = True
+                user.save(update_fields=["is_staff", "is_superuser", "updated_at"])
         elif reset_password:
             password = _password()
             account_services.password_set_by_staff(user=user, password=password)
