@@ -20,8 +20,10 @@ from accounts.errors import AccountDisabled, AccountLocked, EmailNotVerified, In
 from accounts.models import OneTimeCode, User
 from accounts.one_time_codes import code_consume, code_issue, code_ttl_minutes
 from accounts.selectors import user_by_email, user_by_login, username_taken
+from sessions_app.challenges import Challenge, sign_in_or_challenge
 from sessions_app.models import DeviceSession
-from sessions_app.services import SignIn, session_start, sessions_revoke_for_user
+from sessions_app.selectors import two_factor_device
+from sessions_app.services import SignIn, sessions_revoke_for_user
 from videos.services import videos_delete_for_owner
 from vod.exceptions import InvalidInput
 
@@ -112,8 +114,8 @@ def verification_resend(*, email: str) -> None:
         _send_code(user=user, purpose=Purpose.VERIFY_EMAIL, template="verify_email")
 
 
-def email_verify(*, email: str, code: str, user_agent: str = "", ip_address: str | None = None) -> SignIn:
-    """Checks the code, marks the email verified and signs the user in."""
+def email_verify(*, email: str, code: str, user_agent: str = "", ip_address: str | None = None) -> SignIn | Challenge:
+    """Checks the code, marks the email verified and signs the user in (a challenge if enrolled)."""
     user = user_by_email(email)
     sign_in = None
     if user is not None and user.is_active:
@@ -121,7 +123,7 @@ def email_verify(*, email: str, code: str, user_agent: str = "", ip_address: str
             if code_consume(user=user, purpose=Purpose.VERIFY_EMAIL, code=code):
                 user.is_verified = True
                 user.save(update_fields=["is_verified", "updated_at"])
-                sign_in = session_start(user=user, user_agent=user_agent, ip_address=ip_address)
+                sign_in = sign_in_or_challenge(user=user, user_agent=user_agent, ip_address=ip_address)
     if sign_in is None:
         raise InvalidCode()
     return sign_in
@@ -145,30 +147,48 @@ def _fail_unknown_login(identifier: str, password: str, now: datetime):
     raise InvalidCredentials()
 
 
-def login(*, identifier: str, password: str, user_agent: str = "", ip_address: str | None = None) -> SignIn:
-    """Signs in by email or username. Unknown names fail, and lock, exactly like wrong passwords."""
+def login_lock_check(*, user: User, now: datetime) -> None:
+    if user.locked_until and user.locked_until > now:
+        raise AccountLocked(retry_after=(user.locked_until - now).total_seconds())
+
+
+def login_failure_record(*, user: User, now: datetime) -> None:
+    """Counts a wrong password (or second-factor code) and locks the account on the schedule."""
+    with transaction.atomic():
+        locked_user = User.objects.select_for_update().get(pk=user.pk)
+        locked_user.failed_login_count += 1
+        locked_user.locked_until = lockout_until(locked_user.failed_login_count, now)
+        locked_user.save(update_fields=["failed_login_count", "locked_until"])
+
+
+def user_authenticate(*, identifier: str, password: str) -> User:
+    """The password step of every sign-in, the API's and the admin's: by email or username, with
+    the lockout. Unknown names fail, and lock, exactly like wrong passwords."""
     now = timezone.now()
     user = user_by_login(identifier)
     if user is None:
         _fail_unknown_login(identifier, password, now)
 
-    if user.locked_until and user.locked_until > now:
-        raise AccountLocked(retry_after=(user.locked_until - now).total_seconds())
+    login_lock_check(user=user, now=now)
     if not user.check_password(password):
-        with transaction.atomic():
-            locked_user = User.objects.select_for_update().get(pk=user.pk)
-            locked_user.failed_login_count += 1
-            locked_user.locked_until = lockout_until(locked_user.failed_login_count, now)
-            locked_user.save(update_fields=["failed_login_count", "locked_until"])
+        login_failure_record(user=user, now=now)
         raise InvalidCredentials()
 
-    if user.failed_login_count or user.locked_until:
+    # An enrolled account's failures are cleared by its second factor only, or a known password
+    # would restart the count of guessed codes.
+    if (user.failed_login_count or user.locked_until) and two_factor_device(user=user) is None:
         User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None)
     if not user.is_active:
         raise AccountDisabled()
     if not user.is_verified:
         raise EmailNotVerified()
-    return session_start(user=user, user_agent=user_agent, ip_address=ip_address)
+    return user
+
+
+def login(*, identifier: str, password: str, user_agent: str = "", ip_address: str | None = None) -> SignIn | Challenge:
+    """Signs in with a password; an account enrolled in two-factor sign-in gets a challenge instead."""
+    user = user_authenticate(identifier=identifier, password=password)
+    return sign_in_or_challenge(user=user, user_agent=user_agent, ip_address=ip_address)
 
 
 # --- passwords ----------------------------------------------------------------------------------

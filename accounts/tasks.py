@@ -4,6 +4,7 @@ from celery import shared_task
 
 from accounts.emails import TransientEmailError, deliver_email, emails_sweep
 from accounts.one_time_codes import codes_purge
+from sessions_app.challenges import challenges_purge
 from sessions_app.services import sessions_purge
 
 
@@ -18,5 +19,10 @@ def send_email(self, email_id: str) -> None:
 
 @shared_task
 def purge_expired() -> dict:
-    """Hourly (beat): drops dead codes and sessions, and repairs the email outbox."""
-    return {"codes_deleted": codes_purge(), "sessions_deleted": sessions_purge(), **emails_sweep()}
+    """Hourly (beat): drops dead codes, sessions and two-factor challenges, and repairs the email outbox."""
+    return {
+        "codes_deleted": codes_purge(),
+        "sessions_deleted": sessions_purge(),
+        "challenges_deleted": challenges_purge(),
+        **emails_sweep(),
+    }

@@ -25,6 +25,8 @@ from accounts.serializers import (
     UserSerializer,
     VerifyEmailInputSerializer,
 )
+from accounts.two_factor.serializers import TwoFactorChallengeSerializer
+from sessions_app.challenges import Challenge
 from sessions_app.models import DeviceSession
 from sessions_app.serializers import RefreshInputSerializer, TokenPairSerializer
 from sessions_app.services import SignIn, session_refresh, session_revoke, sessions_revoke_for_user
@@ -66,7 +68,10 @@ def _device(request) -> dict:
     return {"user_agent": request.headers.get("User-Agent", ""), "ip_address": client_ip(request)}
 
 
-def _signed_in(sign_in: SignIn, request, status_code=status.HTTP_200_OK) -> Response:
+def _signed_in(sign_in: SignIn | Challenge, request, status_code=status.HTTP_200_OK) -> Response:
+    """Tokens, or (202) the challenge an account enrolled in two-factor sign-in answers instead."""
+    if isinstance(sign_in, Challenge):
+        return Response(TwoFactorChallengeSerializer(sign_in).data, status=status.HTTP_202_ACCEPTED)
     body = {
         **asdict(sign_in.tokens),
         "session": sign_in.session,
@@ -109,7 +114,7 @@ class AuthViewSet(viewsets.GenericViewSet):
     @extend_schema(
         tags=["auth"],
         request=VerifyEmailInputSerializer,
-        responses={200: AuthResultSerializer},
+        responses={200: AuthResultSerializer, 202: TwoFactorChallengeSerializer},
         examples=[OpenApiExample("Verify", value={"email": "ada@example.com", "code": "042917"}, request_only=True)],
         description="Marks the email verified and signs in. Wrong, expired or used codes: `invalid_code`; "
         "a code dies after 5 wrong tries.",
@@ -128,7 +133,7 @@ class AuthViewSet(viewsets.GenericViewSet):
     @extend_schema(
         tags=["auth"],
         request=LoginInputSerializer,
-        responses={200: AuthResultSerializer},
+        responses={200: AuthResultSerializer, 202: TwoFactorChallengeSerializer},
         examples=[
             OpenApiExample(
                 "Login", value={"email_or_username": "ada", "password": "analytical-engine-1843"}, request_only=True
@@ -136,7 +141,8 @@ class AuthViewSet(viewsets.GenericViewSet):
         ],
         description="Wrong password and unknown account both answer `invalid_credentials`; after 5 failures "
         "the account answers `account_locked` (429, Retry-After) for a time that grows. A correct password "
-        "on an unverified account answers `email_not_verified` (403).",
+        "on an unverified account answers `email_not_verified` (403). An account enrolled in two-factor sign-in "
+        "answers 202 with a `challenge` for auth/2fa/verify instead of tokens.",
     )
     @public_action(scope="login", account_field="email_or_username")
     def login(self, request):

@@ -4,7 +4,7 @@ from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from sessions_app.models import DeviceSession
+from sessions_app.models import DeviceSession, TOTPDevice
 
 # Cached verdicts per session id. A revocation writes REVOKED over whatever is cached (after its
 # transaction commits); a request fills the cache only with `add`, so it can never overwrite a
@@ -34,3 +34,8 @@ def session_is_active(*, session_id, user_id) -> bool:
 
 def sessions_for_user(*, user) -> QuerySet[DeviceSession]:
     return DeviceSession.objects.active().filter(user=user).order_by("-last_used_at")
+
+
+def two_factor_device(*, user) -> TOTPDevice | None:
+    """The user's confirmed authenticator, or None when sign-in needs only the password."""
+    return TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).first()

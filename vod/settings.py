@@ -31,6 +31,7 @@ if PRODUCTION:
 else:
     SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-key-only-for-local-runs-0123456789")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])  # old keys, while rotating
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -265,6 +266,7 @@ REST_FRAMEWORK = {
         "password_forgot": env.str("THROTTLE_PASSWORD_FORGOT", default="5/hour"),
         "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="20/hour"),
         "refresh": env.str("THROTTLE_REFRESH", default="60/min"),
+        "two_factor": env.str("THROTTLE_TWO_FACTOR", default="20/min"),
     },
 }
 
@@ -281,6 +283,15 @@ ONE_TIME_CODE_MAX_ATTEMPTS = 5
 LOGIN_LOCKOUT_THRESHOLD = 5  # failed passwords in a row before the account locks
 LOGIN_LOCKOUT_BASE = timedelta(minutes=1)  # doubles with each further failure ...
 LOGIN_LOCKOUT_MAX = timedelta(hours=24)  # ... up to this
+# Two-factor sign-in (TOTP): wrong codes count toward the lockout above.
+TWO_FACTOR_CHALLENGE_TTL = timedelta(minutes=5)  # from a right password to the code
+TWO_FACTOR_CHALLENGE_MAX_ATTEMPTS = 5  # wrong codes on one challenge before it dies
+TOTP_ISSUER = env.str("TOTP_ISSUER", default="VOD")  # the name authenticator apps show
+# Encrypts TOTP secrets at rest; unset: derived from SECRET_KEY (then rotating SECRET_KEY needs the
+# old key in SECRET_KEY_FALLBACKS, or enrolled users must enrol again).
+TOTP_ENCRYPTION_KEY = env.str("TOTP_ENCRYPTION_KEY", default="")
+# Staff must enrol in two-factor sign-in before the admin lets them in.
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=PRODUCTION)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
