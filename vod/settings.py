@@ -34,7 +34,7 @@ else:
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])  # old keys, while rotating
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "vod.apps.VodAdminConfig",  # django.contrib.admin with vod.admin_site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -1,7 +1,10 @@
 """Redis-backed throttles per client IP and per targeted account, both by the view's scope."""
 
 import hashlib
+from types import SimpleNamespace
 
+from rest_framework.parsers import FormParser
+from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -29,3 +32,13 @@ class AccountThrottle(IPThrottle):
             return None
         digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()
         return self.cache_format % {"scope": f"{self.scope}-account", "ident": digest}
+
+
+def throttle_wait(request, *, scope: str, account_field: str) -> float | None:
+    """Runs the API's throttles of `scope` on a form post outside the API (the admin's login), so
+    both spend one budget per IP and per account; the seconds to wait, or None if allowed."""
+    view = SimpleNamespace(throttle_scope=scope, throttle_account_field=account_field)
+    drf_request = Request(request, parsers=[FormParser()])
+    throttles = [IPThrottle(), AccountThrottle()]
+    waits = [throttle.wait() or 1 for throttle in throttles if not throttle.allow_request(drf_request, view)]
+    return max(waits, default=None)
