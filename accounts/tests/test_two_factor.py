@@ -6,6 +6,7 @@ from datetime import timedelta
 import pyotp
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from accounts.models import OneTimeCode, OutboundEmail, User
 from accounts.one_time_codes import code_issue
@@ -13,6 +14,7 @@ from accounts.tests.factories import TEST_PASSWORD, UserFactory
 from accounts.tests.totp_helpers import authenticator_code, enrol
 from sessions_app.models import DeviceSession, RecoveryCode, TOTPDevice, TwoFactorChallenge
 from vod.testing.clients import signed_in_client
+from vod.testing.race import run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -314,3 +316,19 @@ def test_disable_guesses_lock_the_account(enrolled, generous_throttles):
     right = {"password": TEST_PASSWORD, "code": authenticator_code(enrolled)}
     assert_error(post(client, "auth/2fa/disable", right), 429, "account_locked")
     assert TOTPDevice.objects.filter(user=enrolled).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_verifies_with_one_code_sign_in_once():
+    # given two sign-ins of one account wait for a code, and the attacker saw the owner's code
+    user = UserFactory()
+    enrol(user)
+    first, second = (challenge_for(APIClient(), user) for _ in range(2))
+    code = authenticator_code(user)
+
+    # when both challenges are answered with it at the same moment
+    outcomes = run_concurrently(lambda i: verify(APIClient(), [first, second][i], code).status_code, threads=2)
+
+    # then exactly one gets in
+    assert sorted(outcome.value for outcome in outcomes) == [200, 400]
+    assert DeviceSession.objects.filter(user=user).count() == 1
