@@ -1,6 +1,7 @@
 """The staff's tool for identity: users with their sessions and state, and the outbox, read-only.
 
-Actions call the services, never write rows; one-time codes are not registered (they are secrets),
+Actions call the services, never write rows; one-time codes and two-factor devices, recovery codes
+and challenges are not registered (they are secrets; the user list shows the 2FA state),
 and neither an email's context (it can hold a code) nor a session's token ids are shown.
 """
 

@@ -29,7 +29,7 @@ from sessions_app.totp import (
     totp_new_secret,
     totp_uri,
 )
-from vod.exceptions import InvalidInput
+from vod.exceptions import ConflictError, InvalidInput
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def two_factor_setup(*, user: User, password: str) -> Enrolment:
                 device.delete()
             TOTPDevice.objects.create(user=user, encrypted_secret=secret_encrypt(secret))
     except IntegrityError:  # a concurrent setup created the row first
-        raise TwoFactorAlreadyEnabled() from None
+        raise ConflictError("Another setup is under way; try again.") from None
     return Enrolment(secret=secret, otpauth_uri=totp_uri(secret=secret, account_name=user.email))
 
 

@@ -51,7 +51,7 @@ class TwoFactorViewSet(viewsets.GenericViewSet):
         responses={
             200: TwoFactorEnrolmentSerializer,
             400: _error("`validation_error`: the password is not correct (counts toward the lockout)."),
-            409: _error("`two_factor_already_enabled`: turn it off first."),
+            409: _error("`two_factor_already_enabled`: turn it off first (`conflict`: two setups raced)."),
             429: LOCKED,
         },
         description="Needs the password. Returns a new TOTP secret and its otpauth URI, shown only in this "
