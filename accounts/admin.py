@@ -1,20 +1,22 @@
 """The staff's tool for identity: users with their sessions and state, and the outbox, read-only.
 
-Actions call the services, never write rows; one-time codes are not registered (they are secrets),
+Actions call the services, never write rows; one-time codes and two-factor devices, recovery codes
+and challenges are not registered (they are secrets; the user list shows the 2FA state),
 and neither an email's context (it can hold a code) nor a session's token ids are shown.
 """
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q
 from django.db.models.functions import Now
 from django.template.defaultfilters import pluralize
 
 from accounts.models import OutboundEmail, User
 from accounts.services import password_set_by_staff, user_deactivate, user_unlock, verification_code_send
+from accounts.two_factor.services import two_factor_reset_by_staff
 from sessions_app.admin import SESSION_FIELDS
-from sessions_app.models import DeviceSession
+from sessions_app.models import DeviceSession, TOTPDevice
 from sessions_app.services import sessions_revoke_for_user
 from vod.admin_confirmation import confirmation_page, confirmed
 from vod.admin_messages import counted
@@ -35,6 +37,16 @@ class LockedFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() in ("yes", "no"):
             return queryset.filter(is_locked=self.value() == "yes")
+        return queryset
+
+
+class TwoFactorFilter(LockedFilter):
+    title = "two-factor sign-in"
+    parameter_name = "two_factor"
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(has_two_factor=self.value() == "yes")
         return queryset
 
 
@@ -61,8 +73,8 @@ LOCKOUT_FIELDS = ["failed_login_count", "locked_until", "last_failed_login_at"]
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ["email", "username", "is_verified", "is_active", "is_staff", "locked", "created_at"]
-    list_filter = ["is_verified", "is_active", "is_staff", LockedFilter]
+    list_display = ["email", "username", "is_verified", "is_active", "is_staff", "locked", "two_factor", "created_at"]
+    list_filter = ["is_verified", "is_active", "is_staff", LockedFilter, TwoFactorFilter]
     search_fields = ["email", "username", "display_name"]
     ordering = ["-created_at"]
     readonly_fields = [
@@ -72,10 +84,11 @@ class UserAdmin(DjangoUserAdmin):
         "updated_at",
         "locked",
         *LOCKOUT_FIELDS,
+        "two_factor",
     ]
     fieldsets = [
         (None, {"fields": ["id", "email", "username", "display_name", "password"]}),
-        ("State", {"fields": ["is_active", "is_verified", "locked", *LOCKOUT_FIELDS]}),
+        ("State", {"fields": ["is_active", "is_verified", "locked", *LOCKOUT_FIELDS, "two_factor"]}),
         ("Permissions", {"fields": ["is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "created_at", "updated_at"]}),
     ]
@@ -84,7 +97,7 @@ class UserAdmin(DjangoUserAdmin):
     ]
     inlines = [DeviceSessionInline]
     change_password_form = StaffPasswordForm
-    actions = ["unlock_sign_in", "resend_verification", "revoke_all_sessions"]
+    actions = ["unlock_sign_in", "resend_verification", "revoke_all_sessions", "reset_two_factor"]
 
     def get_readonly_fields(self, request, obj=None):
         """Only superusers grant powers: for other staff, staff status, superuser status, groups and
@@ -95,13 +108,19 @@ class UserAdmin(DjangoUserAdmin):
         return [*fields, *GRANTING_FIELDS]
 
     def get_queryset(self, request):
-        """The lock state is computed in SQL, so the list can show, sort and filter it in its one query."""
+        """Lock and two-factor state are computed in SQL, so the list can show, sort and filter them
+        in its one query."""
         locked = ExpressionWrapper(Q(locked_until__gt=Now()), output_field=BooleanField())
-        return super().get_queryset(request).annotate(is_locked=locked)
+        enrolled = Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed_at__isnull=False))
+        return super().get_queryset(request).annotate(is_locked=locked, has_two_factor=enrolled)
 
     @admin.display(boolean=True, ordering="is_locked")
     def locked(self, obj):
         return bool(getattr(obj, "is_locked", False))
+
+    @admin.display(boolean=True, ordering="has_two_factor", description="2FA")
+    def two_factor(self, obj):
+        return bool(getattr(obj, "has_two_factor", False))
 
     def save_model(self, request, obj, form, change):
         """Unticking "active" ends the user's sessions too, as the deactivate service does."""
@@ -158,6 +177,29 @@ class UserAdmin(DjangoUserAdmin):
             revoked += sessions_revoke_for_user(user=user, reason=DeviceSession.RevokeReason.STAFF)
             self.log_change(request, user, "Revoked all sessions.")
         self.message_user(request, f"Revoked {revoked} session{pluralize(revoked)} of {_users(len(users))}.")
+        return None
+
+    @admin.action(description="Reset two-factor sign-in", permissions=["change"])
+    def reset_two_factor(self, request, queryset):
+        """For users who lost their authenticator and recovery codes: asks first, then turns their
+        two-factor sign-in off (they are mailed and may enrol again)."""
+        users = list(queryset)
+        if not confirmed(request):
+            return confirmation_page(
+                self,
+                request,
+                users,
+                action="reset_two_factor",
+                title="Reset two-factor sign-in",
+                question="Turn two-factor sign-in off for these users? Their password alone will sign them in.",
+                items=[f"{u.email}: {'enrolled' if u.has_two_factor else 'not enrolled'}" for u in users],
+            )
+        reset = [user for user in users if two_factor_reset_by_staff(user=user)]
+        for user in reset:
+            self.log_change(request, user, "Reset two-factor sign-in.")
+        skipped = len(users) - len(reset)
+        note = f"; {skipped} had not enrolled" if skipped else ""
+        self.message_user(request, f"Reset two-factor sign-in for {_users(len(reset))}{note}.", messages.SUCCESS)
         return None
 
 

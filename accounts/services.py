@@ -23,8 +23,10 @@ from accounts.lockout import failure_record, failures_clear, lockout_check, unkn
 from accounts.models import OneTimeCode, User
 from accounts.one_time_codes import code_consume, code_issue, code_ttl_minutes
 from accounts.selectors import user_by_email, user_by_login, username_taken
+from sessions_app.challenges import Challenge, sign_in_or_challenge
 from sessions_app.models import DeviceSession
-from sessions_app.services import SignIn, session_start, sessions_revoke_for_user
+from sessions_app.selectors import two_factor_device
+from sessions_app.services import SignIn, sessions_revoke_for_user
 from videos.catalog.services import videos_delete_for_owner
 from vod.exceptions import InvalidInput, PermissionDeniedError
 
@@ -146,15 +148,16 @@ def verification_code_send(*, email: str) -> None:
 
 def email_verify(
     *, email: str, code: str, password: str, user_agent: str = "", ip_address: str | None = None
-) -> SignIn:
+) -> SignIn | Challenge:
     """Claims the account: the code proves the mailbox, `password` becomes its only password (so
-    whoever registered the address first keeps nothing), the email is verified, and they are signed in."""
+    whoever registered the address first keeps nothing), the email is verified, and they are signed
+    in (or challenged, if enrolled in two-factor sign-in)."""
     with transaction.atomic():
         user = _password_set_with_code(
             email=email, purpose=Purpose.VERIFY_EMAIL, code=code, password=password, field="password"
         )
         if user is not None:
-            return session_start(user=user, user_agent=user_agent, ip_address=ip_address)
+            return sign_in_or_challenge(user=user, user_agent=user_agent, ip_address=ip_address)
     raise InvalidCode()
 
 
@@ -180,8 +183,9 @@ def _fail_unknown_login(identifier: str, password: str, now: datetime) -> NoRetu
     raise InvalidCredentials()
 
 
-def login(*, identifier: str, password: str, user_agent: str = "", ip_address: str | None = None) -> SignIn:
-    """Signs in by email or username. Unknown names fail, and lock, exactly like wrong passwords."""
+def user_authenticate(*, identifier: str, password: str) -> User:
+    """The password step of every sign-in, the API's and the admin's: by email or username, with
+    the lockout. Unknown names fail, and lock, exactly like wrong passwords."""
     now = timezone.now()
     user = user_by_login(identifier)
     if user is None:
@@ -192,12 +196,21 @@ def login(*, identifier: str, password: str, user_agent: str = "", ip_address: s
         failure_record(user, now)
         raise InvalidCredentials()
 
-    failures_clear(user)
+    # An enrolled account's failures are cleared by its second factor only, or a known password
+    # would restart the count of guessed codes.
+    if two_factor_device(user=user) is None:
+        failures_clear(user)
     if not user.is_active:
         raise AccountDisabled()
     if not user.is_verified:
         raise EmailNotVerified()
-    return session_start(user=user, user_agent=user_agent, ip_address=ip_address)
+    return user
+
+
+def login(*, identifier: str, password: str, user_agent: str = "", ip_address: str | None = None) -> SignIn | Challenge:
+    """Signs in with a password; an account enrolled in two-factor sign-in gets a challenge instead."""
+    user = user_authenticate(identifier=identifier, password=password)
+    return sign_in_or_challenge(user=user, user_agent=user_agent, ip_address=ip_address)
 
 
 # --- passwords ----------------------------------------------------------------------------------

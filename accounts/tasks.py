@@ -8,6 +8,7 @@ from accounts.emails import TransientEmailError, deliver_email, emails_sweep
 from accounts.lockout import unknown_names_purge
 from accounts.one_time_codes import codes_purge
 from accounts.services import password_reset_code_send, unverified_users_purge, verification_code_send
+from sessions_app.challenges import challenges_purge
 
 
 @shared_task(name="accounts.tasks.send_email", bind=True, acks_late=True, max_retries=5)
@@ -35,11 +36,12 @@ def send_password_reset_code(email: str) -> None:
 
 @shared_task(name="accounts.tasks.purge_expired")
 def purge_expired() -> dict[str, int]:
-    """Hourly (beat): drops dead codes, decayed sign-in counts and accounts that never verified, and
-    repairs the email outbox (sessions purge their own)."""
+    """Hourly (beat): drops dead codes, two-factor challenges, decayed sign-in counts and accounts
+    that never verified, and repairs the email outbox (sessions purge their own)."""
     return {
         "codes_deleted": codes_purge(),
         "unknown_sign_in_names_deleted": unknown_names_purge(timezone.now()),
         "unverified_users_deleted": unverified_users_purge(),
+        "challenges_deleted": challenges_purge(),
         **emails_sweep(),
     }

@@ -1,8 +1,10 @@
 from rest_framework.routers import SimpleRouter
 
+from accounts.two_factor.views import TwoFactorViewSet
 from accounts.views import AuthViewSet, UserViewSet
 
 router = SimpleRouter(trailing_slash=False)
+router.register("auth/2fa", TwoFactorViewSet, basename="two-factor")
 router.register("auth", AuthViewSet, basename="auth")
 router.register("users", UserViewSet, basename="user")
 

@@ -26,7 +26,9 @@ from accounts.serializers import (
     UserSerializer,
     VerifyEmailInputSerializer,
 )
+from accounts.two_factor.serializers import TwoFactorChallengeSerializer
 from sessions_app.authentication import current_session_id
+from sessions_app.challenges import Challenge
 from sessions_app.models import DeviceSession
 from sessions_app.selectors import session_by_id
 from sessions_app.serializers import RefreshInputSerializer, TokenPairSerializer
@@ -64,8 +66,11 @@ def _device(request) -> dict:
     return {"user_agent": request.headers.get("User-Agent", ""), "ip_address": client_ip(request)}
 
 
-def _signed_in(sign_in: SignIn, request, *, device_name: str | None = None) -> Response:
-    """The tokens and session of a sign-in; `device_name`, when the client chose one, names the session."""
+def _signed_in(sign_in: SignIn | Challenge, request, *, device_name: str | None = None) -> Response:
+    """The tokens and session of a sign-in, or (202) the challenge an account enrolled in two-factor
+    sign-in answers instead; `device_name`, when the client chose one, names the session."""
+    if isinstance(sign_in, Challenge):
+        return Response(TwoFactorChallengeSerializer(sign_in).data, status=status.HTTP_202_ACCEPTED)
     if device_name:
         session_rename(session=sign_in.session, device_name=device_name)
     body = {
@@ -111,7 +116,7 @@ class AuthViewSet(viewsets.GenericViewSet):
     @extend_schema(
         tags=["auth"],
         request=VerifyEmailInputSerializer,
-        responses={200: AuthResultSerializer, **error_responses(InvalidCode)},
+        responses={200: AuthResultSerializer, 202: TwoFactorChallengeSerializer, **error_responses(InvalidCode)},
         examples=[
             OpenApiExample(
                 "Verify",
@@ -147,6 +152,7 @@ class AuthViewSet(viewsets.GenericViewSet):
         request=LoginInputSerializer,
         responses={
             200: AuthResultSerializer,
+            202: TwoFactorChallengeSerializer,
             **error_responses(InvalidCredentials, EmailNotVerified, AccountDisabled, AccountLocked),
         },
         examples=[
@@ -156,7 +162,8 @@ class AuthViewSet(viewsets.GenericViewSet):
         ],
         description="Wrong password and unknown account both answer `invalid_credentials`; after 5 failures "
         "the account answers `account_locked` (429, Retry-After) for a time that grows. A correct password "
-        "on an unverified account answers `email_not_verified` (403).",
+        "on an unverified account answers `email_not_verified` (403). An account enrolled in two-factor sign-in "
+        "answers 202 with a `challenge` for auth/2fa/verify instead of tokens.",
     )
     @public_action(scope="login", account_field="email_or_username")
     def login(self, request):

@@ -54,3 +54,67 @@ class DeviceSession(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+# --- two-factor sign-in ---------------------------------------------------------------------------
+# The authenticator, its recovery codes and the sign-in challenges live here rather than in
+# accounts/: like device sessions they are credentials that authenticate a request (DESIGN.md puts
+# those in sessions_app), and keeping them below accounts keeps the dependency one-way (accounts
+# asks sessions_app whether a sign-in needs a second step, never the reverse).
+
+
+class TOTPDevice(models.Model):
+    """A user's authenticator app (RFC 6238 TOTP). Its secret is stored encrypted (sessions_app.totp)
+    and shown once, at setup. Until `confirmed_at` is set it is only a pending enrolment."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_device")
+    encrypted_secret = models.TextField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The time step of the last accepted code: a code is accepted only for a later step (no replay).
+    last_used_step = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "TOTP device"
+
+    def __str__(self):
+        return f"TOTP device of {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """One of the single-use codes that stand in for the authenticator; only a keyed hash is kept."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    device = models.ForeignKey(TOTPDevice, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["device", "id"]
+        constraints = [models.UniqueConstraint(fields=["device", "code_hash"], name="sessions_recovery_code_unique")]
+
+    def __str__(self):
+        return f"recovery code of {self.device_id}"
+
+
+class TwoFactorChallenge(models.Model):
+    """The answer to a right password on an enrolled account: the bearer of its token may finish the
+    sign-in with a code, once, within TWO_FACTOR_CHALLENGE_TTL and a few tries. Only a hash of
+    the token is stored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="two_factor_challenges")
+    token_hash = models.CharField(max_length=64, unique=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self):
+        return f"two-factor challenge for {self.user_id}"

@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from sessions_app.models import DeviceSession
+from sessions_app.models import DeviceSession, TOTPDevice
 
 # Cached verdicts per session id. A revocation writes REVOKED over whatever is cached (after its
 # transaction commits); a request fills the cache only with `add`, so it can never overwrite a
@@ -40,3 +40,8 @@ def sessions_for_user(*, user) -> QuerySet[DeviceSession]:
 
 def session_by_id(*, session_id: uuid.UUID | str) -> DeviceSession:
     return DeviceSession.objects.get(pk=session_id)
+
+
+def two_factor_device(*, user) -> TOTPDevice | None:
+    """The user's confirmed authenticator, or None when sign-in needs only the password."""
+    return TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).first()

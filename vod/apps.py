@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 
 
 class VodConfig(AppConfig):
@@ -11,3 +12,9 @@ class VodConfig(AppConfig):
         from vod.request_context import install_log_record_factory
 
         install_log_record_factory()
+
+
+class VodAdminConfig(AdminConfig):
+    """Django's admin app with our site as `admin.site` (vod.admin_site)."""
+
+    default_site = "vod.admin_site.VodAdminSite"

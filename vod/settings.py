@@ -36,9 +36,10 @@ if PRODUCTION:
 else:
     SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-key-only-for-local-runs-0123456789")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])  # old keys, while rotating
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "vod.apps.VodAdminConfig",  # django.contrib.admin with vod.admin_site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -285,6 +286,7 @@ REST_FRAMEWORK = {
         "refresh": env.str("THROTTLE_REFRESH", default="60/min"),
         # checks of the current password by a signed-in user (password change, account deletion)
         "password_confirm": env.str("THROTTLE_PASSWORD_CONFIRM", default="10/hour"),
+        "two_factor": env.str("THROTTLE_TWO_FACTOR", default="20/min"),
     },
 }
 
@@ -304,6 +306,15 @@ UNVERIFIED_ACCOUNT_TTL = timedelta(hours=env.int("UNVERIFIED_ACCOUNT_TTL_HOURS",
 LOGIN_LOCKOUT_THRESHOLD = 5  # failed passwords in a row before the account locks
 LOGIN_LOCKOUT_BASE = timedelta(minutes=1)  # doubles with each further failure ...
 LOGIN_LOCKOUT_MAX = timedelta(hours=24)  # ... up to this; a count is forgotten this long after its last failure
+# Two-factor sign-in (TOTP): wrong codes count toward the lockout above.
+TWO_FACTOR_CHALLENGE_TTL = timedelta(minutes=5)  # from a right password to the code
+TWO_FACTOR_CHALLENGE_MAX_ATTEMPTS = 5  # wrong codes on one challenge before it dies
+TOTP_ISSUER = env.str("TOTP_ISSUER", default="VOD")  # the name authenticator apps show
+# Encrypts TOTP secrets at rest; unset: derived from SECRET_KEY (then rotating SECRET_KEY needs the
+# old key in SECRET_KEY_FALLBACKS, or enrolled users must enrol again).
+TOTP_ENCRYPTION_KEY = env.str("TOTP_ENCRYPTION_KEY", default="")
+# Staff must enrol in two-factor sign-in before the admin lets them in.
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=PRODUCTION)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),

@@ -2,8 +2,11 @@
 view's scope."""
 
 import hashlib
-from typing import cast
+from types import SimpleNamespace
+from typing import Any, cast
 
+from rest_framework.parsers import FormParser
+from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -42,3 +45,14 @@ class UserThrottle(IPThrottle):
 
     def get_cache_key(self, request, view) -> str:
         return self.cache_format % {"scope": f"{self.scope}-user", "ident": request.user.pk}
+
+
+def throttle_wait(request, *, scope: str, account_field: str) -> float | None:
+    """Runs the API's throttles of `scope` on a form post outside the API (the admin's login), so
+    both spend one budget per IP and per account; the seconds to wait, or None if allowed."""
+    view = SimpleNamespace(throttle_scope=scope, throttle_account_field=account_field)
+    drf_request = Request(request, parsers=[FormParser()])
+    throttles = [IPThrottle(), AccountThrottle()]
+    api_view: Any = view  # the throttles read only these two attributes of a view
+    waits = [throttle.wait() or 1 for throttle in throttles if not throttle.allow_request(drf_request, api_view)]
+    return max(waits, default=None)

@@ -18,6 +18,7 @@ CONTEXTS = {
     "account_exists": {"name": "Ada"},
     "password_reset": {"name": "Ada", "code": "042917", "minutes": 10, "email": "ada+vod@example.com"},
     "password_changed": {"name": "Ada"},
+    "two_factor_changed": {"name": "Ada", "change": "turned off"},
 }
 
 
