@@ -20,6 +20,8 @@ from accounts.errors import AccountDisabled, AccountLocked, EmailNotVerified, In
 from accounts.models import OneTimeCode, User
 from accounts.one_time_codes import code_consume, code_issue, code_ttl_minutes
 from accounts.selectors import user_by_email, user_by_login, username_taken
+from sessions_app.access_tokens.models import PersonalAccessToken
+from sessions_app.access_tokens.services import tokens_revoke_for_user
 from sessions_app.models import DeviceSession
 from sessions_app.services import SignIn, session_start, sessions_revoke_for_user
 from videos.catalog.services import videos_delete_for_owner
@@ -237,8 +239,8 @@ def user_update_profile(*, user: User, **changes) -> User:
 
 @transaction.atomic
 def user_delete(*, user: User, password: str) -> None:
-    """Deletes the account after checking its password; its sessions end with it, and its videos
-    go with their files (storage is cleaned up by a task)."""
+    """Deletes the account after checking its password; its sessions end with it, its access
+    tokens are deleted with it, and its videos go with their files (storage is cleaned up by a task)."""
     if not user.check_password(password):
         raise InvalidInput({"password": ["The password is not correct."]})
     sessions_revoke_for_user(user=user, reason=Reason.ACCOUNT_DELETED)
@@ -278,10 +280,11 @@ def password_set_by_staff(*, user: User, password: str | None) -> None:
 
 @transaction.atomic
 def user_deactivate(*, user: User) -> User:
-    """Disables sign-in and ends every session at once."""
+    """Disables sign-in and ends every session and access token at once."""
     user.is_active = False
     user.save(update_fields=["is_active", "updated_at"])
     sessions_revoke_for_user(user=user, reason=Reason.ACCOUNT_DISABLED)
+    tokens_revoke_for_user(user=user, reason=PersonalAccessToken.RevokeReason.ACCOUNT_DISABLED)
     return user
 
 

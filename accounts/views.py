@@ -25,6 +25,7 @@ from accounts.serializers import (
     UserSerializer,
     VerifyEmailInputSerializer,
 )
+from sessions_app.access_tokens.scopes import NO_TOKENS, Scope
 from sessions_app.models import DeviceSession
 from sessions_app.serializers import RefreshInputSerializer, TokenPairSerializer
 from sessions_app.services import SignIn, session_refresh, session_revoke, sessions_revoke_for_user
@@ -86,6 +87,8 @@ class AuthViewSet(viewsets.GenericViewSet):
     throttle_scope = None
     throttle_account_field = "email"
     serializer_class = MessageSerializer
+    # The public actions take no credentials at all; the rest manage sessions and passwords.
+    token_scopes = dict.fromkeys(["logout", "logout_all", "password_change"], NO_TOKENS)
 
     @extend_schema(
         tags=["auth"],
@@ -209,6 +212,10 @@ class UserViewSet(UUIDLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         "retrieve": "accounts.view_user",
         "create": "accounts.add_user",
         "deactivate": "accounts.change_user",
+    }
+    token_scopes = {
+        **dict.fromkeys(["list", "retrieve", "create", "deactivate"], Scope.STAFF),
+        "me": {"GET": Scope.ACCOUNT_READ, "PATCH": NO_TOKENS, "DELETE": NO_TOKENS},
     }
     serializer_class = StaffUserSerializer
 

@@ -1,4 +1,4 @@
-"""API clients for tests, signed in the way real clients are."""
+"""API clients for tests, signed in the way real clients are, and the error shape their answers must have."""
 
 from rest_framework.test import APIClient
 
@@ -12,3 +12,14 @@ def signed_in_client(user, user_agent: str = "pytest") -> APIClient:
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {sign_in.tokens.access}")
     client.user, client.device_session, client.tokens = user, sign_in.session, sign_in.tokens
     return client
+
+
+def assert_error(response, status: int, code: str) -> dict:
+    """The API's one error shape: this status and stable code, a message, and the request's id."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    body = response.json()
+    assert body["code"] == code, body
+    assert body["message"], body
+    assert body["request_id"] == response["X-Request-ID"], body
+    return body

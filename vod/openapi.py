@@ -3,6 +3,8 @@
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import permissions, serializers
 
+from sessions_app.access_tokens.scopes import NO_TOKENS, scope_for_schema
+
 
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable machine-readable error code, e.g. `not_found`.")
@@ -16,7 +18,27 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class AutoSchema(SpectacularAutoSchema):
-    """Documents the error answers an operation can give, all in `ErrorSerializer`'s shape."""
+    """Documents the error answers an operation can give, all in `ErrorSerializer`'s shape, and
+    the access-token scope it needs (`x-token-scope`, also in its description)."""
+
+    def get_description(self):
+        description = super().get_description()
+        scope = scope_for_schema(self.view, self.method)
+        if scope is None:
+            return description
+        note = (
+            "Personal access tokens cannot call this; sign in with a password."
+            if scope == NO_TOKENS
+            else f"Personal access token scope: `{scope}`."
+        )
+        return f"{description}\n\n{note}" if description else note
+
+    def get_extensions(self):
+        extensions = super().get_extensions()
+        scope = scope_for_schema(self.view, self.method)
+        if scope is not None:
+            extensions = {**extensions, "x-token-scope": str(scope)}
+        return extensions
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)

@@ -5,6 +5,8 @@ email, local-memory cache and a Celery ``filesystem://`` broker. Each variable b
 part to the real service; ``VOD_ENV=production`` turns on the hardened production mode.
 """
 
+import hashlib
+import hmac
 from datetime import timedelta
 from pathlib import Path
 
@@ -214,6 +216,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-identity-records": {"task": "accounts.tasks.purge_expired", "schedule": 3600},
     "purge-expired-sessions": {"task": "sessions_app.tasks.purge_expired_sessions", "schedule": 3600},
+    "remind-expiring-access-tokens": {"task": "sessions_app.tasks.remind_expiring_tokens", "schedule": 3600},
     "abort-stale-uploads": {"task": "videos.tasks.abort_stale_uploads", "schedule": 900},
     "reap-stuck-transcode-jobs": {"task": "videos.tasks.reap_stuck_jobs", "schedule": 60},
 }
@@ -246,6 +249,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: the JWT authenticator refuses any bearer that is not a JWT.
+        "sessions_app.access_tokens.authentication.PersonalAccessTokenAuthentication",
         "sessions_app.authentication.SessionJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -282,6 +287,19 @@ ONE_TIME_CODE_MAX_ATTEMPTS = 5
 LOGIN_LOCKOUT_THRESHOLD = 5  # failed passwords in a row before the account locks
 LOGIN_LOCKOUT_BASE = timedelta(minutes=1)  # doubles with each further failure ...
 LOGIN_LOCKOUT_MAX = timedelta(hours=24)  # ... up to this
+
+# Personal access tokens: stored as HMAC-SHA256 keyed by TOKEN_PEPPER (derived from SECRET_KEY
+# when unset; changing either invalidates every token).
+TOKEN_PEPPER = (
+    env.str("TOKEN_PEPPER", default="")
+    or hmac.new(SECRET_KEY.encode(), b"vod personal access token pepper", hashlib.sha256).hexdigest()
+)
+ACCESS_TOKEN_MAX_LIVE = 50  # live (not revoked, not expired) tokens per user
+ACCESS_TOKEN_DEFAULT_LIFETIME = timedelta(days=90)
+ACCESS_TOKEN_MAX_LIFETIME = timedelta(days=365)
+# Failed token attempts (invalid, expired, revoked) per client IP; past it every token from that
+# IP is refused (429) until the window ends.
+ACCESS_TOKEN_FAILURE_RATE = env.str("THROTTLE_ACCESS_TOKEN_FAILURES", default="20/min")
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
