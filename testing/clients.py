@@ -2,6 +2,7 @@
 
 from rest_framework.test import APIClient
 
+from sessions_app.access_tokens.services import token_create
 from sessions_app.services import session_start
 
 
@@ -23,3 +24,12 @@ def assert_error(response, status: int, code: str) -> dict:
     assert body["message"], body
     assert body["request_id"] == response["X-Request-ID"], body
     return body
+
+
+def token_client(user, scopes, **options) -> APIClient:
+    """An API client that sends a real personal access token of `user` (`.user`, `.access_token`, `.plaintext`)."""
+    issued = token_create(user=user, name=options.pop("name", "pytest"), scopes=list(scopes), **options)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.plaintext}")
+    client.user, client.access_token, client.plaintext = user, issued.token, issued.plaintext
+    return client

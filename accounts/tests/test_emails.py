@@ -18,6 +18,7 @@ CONTEXTS = {
     "account_exists": {"name": "Ada"},
     "password_reset": {"name": "Ada", "code": "042917", "minutes": 10, "email": "ada+vod@example.com"},
     "password_changed": {"name": "Ada"},
+    "token_expiring": {"name": "Ada", "token_name": "CI", "prefix": "vod_pat_AbCd1234", "expires_at": "2027-01-01"},
 }
 
 
