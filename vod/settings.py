@@ -328,6 +328,7 @@ SPECTACULAR_SETTINGS = {
         "CheckStatusEnum": "vod.health.CHECK_STATUSES",
         "VideoStatusEnum": "videos.models.Video.Status",
         "UploadStatusEnum": "videos.models.Upload.Status",
+        "TokenRevokeReasonEnum": "sessions_app.access_tokens.models.PersonalAccessToken.RevokeReason",
     },
 }
 

@@ -48,6 +48,7 @@ class TokenInputSerializer(InputSerializer):
 class TokenSerializer(serializers.ModelSerializer):
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=Scope.choices))
     state = serializers.ChoiceField(choices=["active", "expired", "revoked"])
+    revoke_reason = serializers.SerializerMethodField(help_text="Why it was revoked; null while it is not.")
 
     class Meta:
         model = PersonalAccessToken
@@ -65,6 +66,10 @@ class TokenSerializer(serializers.ModelSerializer):
             "revoke_reason",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=PersonalAccessToken.RevokeReason.choices, allow_null=True))
+    def get_revoke_reason(self, token) -> str | None:
+        return token.revoke_reason or None
 
 
 class TokenCreatedSerializer(TokenSerializer):
