@@ -15,6 +15,8 @@ from django.template.defaultfilters import pluralize
 from accounts.models import OutboundEmail, User
 from accounts.services import password_set_by_staff, user_deactivate, user_unlock, verification_code_send
 from accounts.two_factor.services import two_factor_reset_by_staff
+from sessions_app.access_tokens.models import PersonalAccessToken
+from sessions_app.access_tokens.services import tokens_revoke_for_user
 from sessions_app.admin import SESSION_FIELDS
 from sessions_app.models import DeviceSession, TOTPDevice
 from sessions_app.services import sessions_revoke_for_user
@@ -156,9 +158,10 @@ class UserAdmin(DjangoUserAdmin):
         level = messages.SUCCESS if targets else messages.WARNING
         self.message_user(request, f"Sent a verification code to {_users(len(targets))}{note}.", level)
 
-    @admin.action(description="Revoke all sessions", permissions=["change"])
+    @admin.action(description="Revoke all sessions and access tokens", permissions=["change"])
     def revoke_all_sessions(self, request, queryset):
-        """Asks first, then signs the users out of every device; their access tokens fail at once."""
+        """Asks first, then signs the users out of every device and ends their personal access
+        tokens; their JWTs and tokens fail at once."""
         if not confirmed(request):
             live = Q(device_sessions__revoked_at__isnull=True, device_sessions__expires_at__gt=Now())
             users = list(queryset.annotate(live_sessions=Count("device_sessions", filter=live)))
@@ -167,16 +170,19 @@ class UserAdmin(DjangoUserAdmin):
                 request,
                 users,
                 action="revoke_all_sessions",
-                title="Revoke all sessions",
-                question="Sign these users out of every device?",
+                title="Revoke all sessions and access tokens",
+                question="Sign these users out of every device and end their access tokens?",
                 items=[f"{u.email}: {u.live_sessions} active session{pluralize(u.live_sessions)}" for u in users],
             )
         users = list(queryset)
-        revoked = 0
+        revoked = tokens = 0
         for user in users:
             revoked += sessions_revoke_for_user(user=user, reason=DeviceSession.RevokeReason.STAFF)
-            self.log_change(request, user, "Revoked all sessions.")
-        self.message_user(request, f"Revoked {revoked} session{pluralize(revoked)} of {_users(len(users))}.")
+            tokens += tokens_revoke_for_user(user=user, reason=PersonalAccessToken.RevokeReason.STAFF)
+            self.log_change(request, user, "Revoked all sessions and access tokens.")
+        ended_tokens = f" and {tokens} access token{pluralize(tokens)}" if tokens else ""
+        sessions = f"{revoked} session{pluralize(revoked)}"
+        self.message_user(request, f"Revoked {sessions}{ended_tokens} of {_users(len(users))}.")
         return None
 
     @admin.action(description="Reset two-factor sign-in", permissions=["change"])

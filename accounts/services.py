@@ -23,6 +23,8 @@ from accounts.lockout import failure_record, failures_clear, lockout_check, unkn
 from accounts.models import OneTimeCode, User
 from accounts.one_time_codes import code_consume, code_issue, code_ttl_minutes
 from accounts.selectors import user_by_email, user_by_login, username_taken
+from sessions_app.access_tokens.models import PersonalAccessToken
+from sessions_app.access_tokens.services import tokens_revoke_for_user
 from sessions_app.challenges import Challenge, sign_in_or_challenge
 from sessions_app.models import DeviceSession
 from sessions_app.selectors import two_factor_device
@@ -279,7 +281,7 @@ def user_update_profile(*, user: User, **changes) -> User:
 
 def user_delete(*, user: User, password: str) -> None:
     """Deletes the account after checking its password (under the lockout); its sessions end with
-    it, and its videos go with their files (storage is cleaned up by a task)."""
+    it, its access tokens are deleted with it, and its videos go with their files (storage is cleaned up by a task)."""
     _password_confirm(user, password, field="password")
     with transaction.atomic():
         sessions_revoke_for_user(user=user, reason=Reason.ACCOUNT_DELETED)
@@ -322,10 +324,11 @@ def password_set_by_staff(*, user: User, password: str | None) -> None:
 
 @transaction.atomic
 def user_deactivate(*, user: User) -> User:
-    """Disables sign-in and ends every session at once."""
+    """Disables sign-in and ends every session and access token at once."""
     user.is_active = False
     user.save(update_fields=["is_active", "updated_at"])
     sessions_revoke_for_user(user=user, reason=Reason.ACCOUNT_DISABLED)
+    tokens_revoke_for_user(user=user, reason=PersonalAccessToken.RevokeReason.ACCOUNT_DISABLED)
     return user
 
 

@@ -27,6 +27,7 @@ from accounts.serializers import (
     VerifyEmailInputSerializer,
 )
 from accounts.two_factor.serializers import TwoFactorChallengeSerializer
+from sessions_app.access_tokens.scopes import NO_TOKENS, Scope
 from sessions_app.authentication import current_session_id
 from sessions_app.challenges import Challenge
 from sessions_app.models import DeviceSession
@@ -93,6 +94,8 @@ class AuthViewSet(viewsets.GenericViewSet):
     throttle_account_field = "email"
     throttle_account_key = staticmethod(selectors.account_key)
     serializer_class = MessageSerializer
+    # The public actions take no credentials at all; the rest manage sessions and passwords.
+    token_scopes = dict.fromkeys(["logout", "logout_all", "password_change"], NO_TOKENS)
 
     @extend_schema(
         tags=["auth"],
@@ -266,6 +269,10 @@ class UserViewSet(UUIDLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         "retrieve": "accounts.view_user",
         "create": "accounts.add_user",
         "deactivate": "accounts.change_user",
+    }
+    token_scopes = {
+        **dict.fromkeys(["list", "retrieve", "create", "deactivate"], Scope.STAFF),
+        "me": {"GET": Scope.ACCOUNT_READ, "PATCH": NO_TOKENS, "DELETE": NO_TOKENS},
     }
     serializer_class = StaffUserSerializer
 

@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from sessions_app.access_tokens import admin as access_tokens_admin  # noqa: F401  (registers its admin)
 from sessions_app.models import DeviceSession
 from sessions_app.services import session_revoke
 from vod.admin_confirmation import confirmation_page, confirmed

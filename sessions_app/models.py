@@ -1,10 +1,13 @@
-"""Device sessions: one per sign-in, owning the refresh token; access tokens die with it."""
+"""Device sessions: one per sign-in, owning the refresh token; access tokens die with it.
+Personal access tokens live in `access_tokens.models`."""
 
 import uuid
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from sessions_app.access_tokens.models import PersonalAccessToken  # noqa: F401  (a model of this app)
 
 
 class DeviceSessionQuerySet(models.QuerySet):

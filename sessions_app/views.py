@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
+from sessions_app.access_tokens.scopes import NO_TOKENS
 from sessions_app.authentication import current_session_id
 from sessions_app.models import DeviceSession
 from sessions_app.selectors import sessions_for_user
@@ -32,6 +33,7 @@ Reason = DeviceSession.RevokeReason
 class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = SessionSerializer
     pagination_class = None  # a user has a handful of sessions
+    token_scopes = dict.fromkeys(["list", "retrieve", "destroy", "destroy_others"], NO_TOKENS)
 
     def get_queryset(self) -> QuerySet[DeviceSession]:
         # Another user's session is simply not found (404, not 403).

@@ -3,6 +3,8 @@
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from sessions_app.access_tokens.models import PersonalAccessToken
+from sessions_app.access_tokens.services import token_create
 from sessions_app.models import DeviceSession
 from sessions_app.services import session_start
 from sessions_app.tokens import TokenPair
@@ -32,3 +34,18 @@ def assert_error(response, status: int, code: str) -> dict:
     assert body["message"], body
     assert body["request_id"] == response["X-Request-ID"], body
     return body
+
+
+class TokenClient(APIClient):
+    user: User
+    access_token: PersonalAccessToken
+    plaintext: str
+
+
+def token_client(user: User, scopes, **options) -> TokenClient:
+    """An API client that sends a real personal access token of `user` (`.user`, `.access_token`, `.plaintext`)."""
+    issued = token_create(user=user, name=options.pop("name", "pytest"), scopes=list(scopes), **options)
+    client = TokenClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.plaintext}")
+    client.user, client.access_token, client.plaintext = user, issued.token, issued.plaintext
+    return client

@@ -12,6 +12,7 @@ from drf_spectacular.plumbing import get_doc
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, permissions, serializers
 
+from sessions_app.access_tokens.scopes import NO_TOKENS, scope_for_schema
 from vod.exception_handlers import CODE_ALIASES
 from vod.exceptions import ApplicationError
 from vod.permissions import StaffModelPermissions
@@ -65,7 +66,8 @@ def error_responses(*errors: type[ApplicationError]) -> dict:
 
 class AutoSchema(SpectacularAutoSchema):
     """Documents the error answers an operation can give, all in `ErrorSerializer`'s shape, and
-    what a client needs to call it as generated."""
+    what a client needs to call it as generated, and the access-token scope it needs (`x-token-scope`,
+    also in its description)."""
 
     def get_operation(self, *args: Any, **kwargs: Any) -> dict | None:
         operation = super().get_operation(*args, **kwargs)
@@ -90,7 +92,22 @@ class AutoSchema(SpectacularAutoSchema):
             permission = getattr(self.view, "staff_permissions", {}).get(action)
             needs = f"Staff with the `{permission}` permission." if permission else "Not open to API clients."
             description = f"{description}\n\n{needs}" if description else needs
+        scope = scope_for_schema(self.view, self.method)
+        if scope is not None:
+            note = (
+                "Personal access tokens cannot call this; sign in with a password."
+                if scope == NO_TOKENS
+                else f"Personal access token scope: `{scope}`."
+            )
+            description = f"{description}\n\n{note}" if description else note
         return description
+
+    def get_extensions(self) -> dict:
+        extensions = super().get_extensions()
+        scope = scope_for_schema(self.view, self.method)
+        if scope is not None:
+            extensions = {**extensions, "x-token-scope": str(scope)}
+        return extensions
 
     def _get_format_parameters(self):
         return []  # `?format=` is DRF's browsable-API switch; clients negotiate with Accept

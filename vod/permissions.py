@@ -10,9 +10,19 @@ from rest_framework.request import Request
 if TYPE_CHECKING:
     from accounts.models import User
 
+_WITHHELD = "_staff_powers_withheld"
+
+
+def withhold_staff_powers(user) -> None:
+    """For a credential that must not carry staff powers (an access token without the `staff`
+    scope): this user object, the request's, answers False to staff_may. The row is untouched."""
+    setattr(user, _WITHHELD, True)
+
 
 def staff_may(user, permission: str) -> bool:
     """True for active staff who hold `permission` ("app_label.codename")."""
+    if getattr(user, _WITHHELD, False):
+        return False
     return bool(user and user.is_authenticated and user.is_active and user.is_staff and user.has_perm(permission))
 
 

@@ -5,6 +5,8 @@ email, local-memory cache and a Celery ``filesystem://localhost/`` broker. Each 
 part to the real service; ``VOD_ENV=production`` turns on the hardened production mode.
 """
 
+import hashlib
+import hmac
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -227,6 +229,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-identity-records": {"task": "accounts.tasks.purge_expired", "schedule": 3600},
     "purge-expired-sessions": {"task": "sessions_app.tasks.purge_expired_sessions", "schedule": 3600},
+    "remind-expiring-access-tokens": {"task": "sessions_app.tasks.remind_expiring_tokens", "schedule": 3600},
     "abort-stale-uploads": {"task": "videos.tasks.abort_stale_uploads", "schedule": 900},
     "reap-stuck-transcode-jobs": {"task": "videos.tasks.reap_stuck_jobs", "schedule": 60},
 }
@@ -264,6 +267,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: the JWT authenticator refuses any bearer that is not a JWT.
+        "sessions_app.access_tokens.authentication.PersonalAccessTokenAuthentication",
         "sessions_app.authentication.SessionJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -316,6 +321,19 @@ TOTP_ENCRYPTION_KEY = env.str("TOTP_ENCRYPTION_KEY", default="")
 # Staff must enrol in two-factor sign-in before the admin lets them in.
 STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=PRODUCTION)
 
+# Personal access tokens: stored as HMAC-SHA256 keyed by TOKEN_PEPPER (derived from SECRET_KEY
+# when unset; changing either invalidates every token).
+TOKEN_PEPPER = (
+    env.str("TOKEN_PEPPER", default="")
+    or hmac.new(SECRET_KEY.encode(), b"vod personal access token pepper", hashlib.sha256).hexdigest()
+)
+ACCESS_TOKEN_MAX_LIVE = 50  # live (not revoked, not expired) tokens per user
+ACCESS_TOKEN_DEFAULT_LIFETIME = timedelta(days=90)
+ACCESS_TOKEN_MAX_LIFETIME = timedelta(days=365)
+# Failed token attempts (invalid, expired, revoked) per client IP; past it every token from that
+# IP is refused (429) until the window ends.
+ACCESS_TOKEN_FAILURE_RATE = env.str("THROTTLE_ACCESS_TOKEN_FAILURES", default="20/min")
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=30)),
@@ -332,6 +350,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs are public: no credential is read there (a stale one would be a 401).
+    "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -342,6 +362,7 @@ SPECTACULAR_SETTINGS = {
         "CheckStatusEnum": "vod.health.CHECK_STATUSES",
         "VideoStatusEnum": "videos.models.Video.Status",
         "UploadStatusEnum": "videos.models.Upload.Status",
+        "TokenRevokeReasonEnum": "sessions_app.access_tokens.models.PersonalAccessToken.RevokeReason",
     },
 }
 

@@ -19,6 +19,7 @@ CONTEXTS = {
     "password_reset": {"name": "Ada", "code": "042917", "minutes": 10, "email": "ada+vod@example.com"},
     "password_changed": {"name": "Ada"},
     "two_factor_changed": {"name": "Ada", "change": "turned off"},
+    "token_expiring": {"name": "Ada", "token_name": "CI", "prefix": "vod_pat_AbCd1234", "expires_at": "2027-01-01"},
 }
 
 

@@ -18,6 +18,7 @@ from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from sessions_app.access_tokens.scopes import Scope
 from videos.catalog import selectors, services
 from videos.catalog.filters import ORDERINGS, CatalogFilter, CatalogPage
 from videos.catalog.serializers import (
@@ -45,6 +46,16 @@ class VideoViewSet(VideoPlaybackActions, VideoSourceActions, UUIDLookupMixin, vi
     serializer_class = VideoSerializer
     filterset_class = CatalogFilter
     pagination_class = CatalogPage
+    token_scopes = {
+        "list": Scope.VIDEOS_READ,
+        "retrieve": Scope.VIDEOS_READ,
+        "create": Scope.VIDEOS_WRITE,
+        "partial_update": Scope.VIDEOS_WRITE,
+        "destroy": Scope.VIDEOS_WRITE,
+        "transcode": Scope.VIDEOS_WRITE,
+        **VideoSourceActions.token_scopes,
+        **VideoPlaybackActions.token_scopes,
+    }
 
     def get_permissions(self) -> list[BasePermission]:
         if self.action in ("list", "retrieve", "playback", "views"):  # visibility is checked per video
@@ -135,6 +146,7 @@ class MyVideoViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """`me/videos`: the caller's videos in every status."""
 
     serializer_class = MyVideoSerializer
+    token_scopes = {"list": Scope.VIDEOS_READ}
 
     def get_queryset(self) -> QuerySet[Video]:
         return selectors.videos_of_owner(owner=signed_in_user(self.request))
@@ -151,6 +163,7 @@ class CategoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [AllowAny]
     pagination_class = None
     queryset = Category.objects.all()
+    token_scopes = {"list": Scope.VIDEOS_READ}
 
     @extend_schema(tags=["videos"], summary="All categories")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -28,6 +28,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from sessions_app.access_tokens.scopes import Scope
 from videos import storage
 from videos.catalog import selectors
 from videos.errors import RangeNotSatisfiable
@@ -154,6 +155,8 @@ def playback_file(request: Request, token: str, path: str) -> HttpResponseBase:
 class VideoPlaybackActions:
     """`videos/{id}/playback`, `progress` and `views` (part of the catalog's VideoViewSet)."""
 
+    token_scopes = dict.fromkeys(["playback", "progress", "views"], Scope.PLAYBACK)
+
     @extend_schema(
         tags=["playback"],
         summary="Playback URLs (signed, short-lived, usable by any HLS player as they are)",
@@ -209,6 +212,7 @@ class WatchHistoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     serializer_class = ProgressSerializer
     pagination_class = RecentlyWatchedPage
+    token_scopes = dict.fromkeys(["list", "clear", "destroy"], Scope.PLAYBACK)
 
     def get_queryset(self) -> QuerySet[WatchProgress]:
         return viewer_state.history(user=signed_in_user(self.request))

@@ -13,6 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from sessions_app.access_tokens.scopes import Scope
 from videos.catalog import selectors as catalog_selectors
 from videos.catalog.serializers import MyVideoSerializer
 from videos.models import Upload
@@ -52,6 +53,8 @@ def _my_video(video_id: object, request: Request) -> Response:
 class VideoSourceActions:
     """`videos/{id}/source` and `videos/{id}/uploads` (part of the catalog's VideoViewSet)."""
 
+    token_scopes = {"source": Scope.VIDEOS_WRITE, "uploads": Scope.VIDEOS_WRITE}
+
     @extend_schema(
         tags=["videos"],
         summary="Upload the source in one request (streamed; Content-Length required)",
@@ -86,6 +89,8 @@ class UploadViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
 
     serializer_class = UploadSerializer
     queryset = Upload.objects.none()  # for the schema's path types; rows come from the selector
+    # `part` takes no credentials at all: its URL carries a signature.
+    token_scopes = dict.fromkeys(["retrieve", "destroy", "complete"], Scope.VIDEOS_WRITE)
 
     def _managed(self, pk: str | None) -> Upload:
         return selectors.upload_managed_by(upload_id=pk, user=signed_in_user(self.request))
