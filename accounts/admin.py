@@ -13,6 +13,7 @@ from django.template.defaultfilters import pluralize
 
 from accounts.models import OutboundEmail, User
 from accounts.services import password_set_by_staff, user_deactivate, user_unlock, verification_resend
+from accounts.subscriptions.admin import SubscriptionInline
 from sessions_app.admin import SESSION_FIELDS
 from sessions_app.models import DeviceSession
 from sessions_app.services import sessions_revoke_for_user
@@ -70,7 +71,7 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "username", "usable_password", "password1", "password2"]}),
     ]
-    inlines = [DeviceSessionInline]
+    inlines = [DeviceSessionInline, SubscriptionInline]
     change_password_form = StaffPasswordForm
     actions = ["unlock_sign_in", "resend_verification", "revoke_all_sessions"]
 

@@ -16,7 +16,16 @@ from accounts.models import OutboundEmail
 
 logger = logging.getLogger(__name__)
 
-TEMPLATES = frozenset({"verify_email", "account_exists", "password_reset", "password_changed"})
+TEMPLATES = frozenset(
+    {
+        "verify_email",
+        "account_exists",
+        "password_reset",
+        "password_changed",
+        "subscription_ending",
+        "subscription_ended",
+    }
+)
 MAX_ATTEMPTS = 6  # the first try plus send_email's 5 retries
 TRANSPORT_ERRORS = (smtplib.SMTPException, OSError, AnymailError)
 

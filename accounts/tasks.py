@@ -5,6 +5,7 @@ from celery import shared_task
 
 from accounts.emails import TransientEmailError, deliver_email, emails_sweep
 from accounts.one_time_codes import codes_purge
+from accounts.subscriptions.services import subscriptions_expire, subscriptions_remind
 
 
 @shared_task(name="accounts.tasks.send_email", bind=True, acks_late=True, max_retries=5)
@@ -20,3 +21,15 @@ def send_email(self, email_id: str) -> None:
 def purge_expired() -> dict[str, int]:
     """Hourly (beat): drops dead codes and repairs the email outbox (sessions purge their own)."""
     return {"codes_deleted": codes_purge(), **emails_sweep()}
+
+
+@shared_task(name="accounts.tasks.expire_subscriptions")
+def expire_subscriptions() -> int:
+    """Every 5 minutes (beat): live subscriptions past their end (and grace) become expired."""
+    return subscriptions_expire()
+
+
+@shared_task(name="accounts.tasks.remind_ending_subscriptions")
+def remind_ending_subscriptions() -> int:
+    """Hourly (beat): the ending-soon email for non-renewing subscriptions, once each."""
+    return subscriptions_remind()

@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from accounts.models import Plan
 from accounts.selectors import user_by_login
 from videos.catalog import services
 from videos.catalog.selectors import with_latest_job
@@ -105,9 +106,29 @@ class VideoUploadForm(forms.Form):
 class VideoChangeForm(forms.ModelForm):
     """The change form; what `video_update` would refuse is refused here first, on the form."""
 
+    plans = forms.ModelMultipleChoiceField(
+        queryset=Plan.objects.all(),
+        required=False,
+        widget=admin.widgets.FilteredSelectMultiple("plans", is_stacked=False),
+        help_text="Plans that unlock playback; none: free. Deactivated plans stay, but are not added anew.",
+    )
+
     class Meta:
         model = Video
         fields = EDITABLE
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["plans"].initial = list(self.instance.required_plans.all())
+
+    def clean_plans(self):
+        plans = self.cleaned_data["plans"]
+        kept = set(self.fields["plans"].initial or [])
+        inactive = [plan.code for plan in plans if not plan.is_active and plan not in kept]
+        if inactive:
+            raise forms.ValidationError(f"Deactivated plans cannot be added: {', '.join(inactive)}.")
+        return plans
 
     def clean_tags(self):
         tags = self.cleaned_data["tags"]
@@ -185,6 +206,7 @@ class VideoAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["title", "description", "category", "tags", "visibility", "is_featured"]}),
+        ("Plans", {"fields": ["plans"]}),
         ("Poster", {"fields": ["poster_preview"]}),
         ("State", {"fields": ["status_with_progress", "failure_reason", "published_at", "view_count"]}),
         ("Source", {"fields": ["id", "owner_email", "source_summary", "length", "dimensions", "derived"]}),
@@ -298,6 +320,8 @@ class VideoAdmin(admin.ModelAdmin):
         changes = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE}
         if "tags" in changes:
             changes["tags"] = [tag.name for tag in changes["tags"]]
+        if "plans" in form.changed_data:
+            changes["required_plans"] = [plan.code for plan in form.cleaned_data["plans"]]
         if changes:
             services.video_update(video=form.instance, **changes)
 

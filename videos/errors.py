@@ -85,3 +85,18 @@ class RangeNotSatisfiable(ApplicationError):
     status_code = status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE
     code = "range_not_satisfiable"
     message = "The requested range is outside the file."
+
+
+class SubscriptionRequired(ApplicationError):
+    """Names the plans that unlock the video, in `fields.required_plans` and in the message."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "subscription_required"
+    message = "A subscription to one of this video's plans is needed to play it."
+
+    def __init__(self, plans):
+        names = ", ".join(f"{plan.name} ({plan.code})" for plan in plans)
+        super().__init__(
+            f"A subscription to one of these plans is needed to play this video: {names}.",
+            fields={"required_plans": [plan.code for plan in plans]},
+        )

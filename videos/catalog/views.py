@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from videos.catalog import selectors, services
+from videos.catalog.access import with_plans
 from videos.catalog.filters import ORDERINGS, CatalogFilter, CatalogPage
 from videos.catalog.serializers import (
     CategorySerializer,
@@ -54,7 +55,10 @@ class VideoViewSet(VideoPlaybackActions, VideoSourceActions, UUIDLookupMixin, vi
         query = self.request.query_params.get("q", "")
         if "\x00" in query or len(query) > 200:
             raise ValidationError({"q": ["Up to 200 characters of text."]})
-        return selectors.catalog_search(query=query)
+        return selectors.catalog_search(query=query, viewer=self.request.user)
+
+    def paginate_queryset(self, queryset: QuerySet[Video]) -> list[Video] | None:
+        return with_plans(super().paginate_queryset(queryset))
 
     def _managed(self, pk: str | None) -> Video:
         return selectors.video_managed_by(video_id=pk, user=self.request.user)
@@ -137,6 +141,9 @@ class MyVideoViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self) -> QuerySet[Video]:
         return selectors.videos_of_owner(owner=self.request.user)
+
+    def paginate_queryset(self, queryset: QuerySet[Video]) -> list[Video] | None:
+        return with_plans(super().paginate_queryset(queryset))
 
     @extend_schema(tags=["videos"], summary="My videos, every status")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
