@@ -83,6 +83,12 @@ class SubscriptionGrantInputSerializer(InputSerializer):
     ends_at = UTCDateTimeField(required=False, allow_null=True, help_text="Exclusive; null or absent: open-ended.")
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
+    def validate_plan(self, value: str) -> Plan:
+        plan = Plan.objects.filter(code=value).first()
+        if plan is None:
+            raise serializers.ValidationError("No plan has this code.")
+        return plan
+
 
 class BillingEventDataSerializer(InputSerializer):
     user = serializers.CharField(max_length=254, help_text="The user's id, or their email.")

@@ -130,7 +130,7 @@ class UserSubscriptionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         data = validated(SubscriptionGrantInputSerializer, request)
         subscription = services.subscription_grant(
             user=user,
-            plan=selectors.plan_by_code(data["plan"]),
+            plan=data["plan"],
             ends_at=data.get("ends_at"),
             staff_user=request.user,
             reason=data.get("reason", ""),
