@@ -189,7 +189,8 @@ def test_an_unknown_user_or_plan_is_refused_and_changes_nothing(api_client, gold
     [
         "not json",
         '{"type": "subscription.refunded", "timestamp": "2026-01-01T00:00:00Z", "data": {}}',
-        '{"type": "subscription.activated", "timestamp": "2026-01-01T00:00:00Z", "data": {"user": "x", "plan": "gold", "external_id": "e"}}',
+        '{"type": "subscription.activated", "timestamp": "2026-01-01T00:00:00Z", '
+        '"data": {"user": "x", "plan": "gold", "external_id": "e"}}',
         "[]",
     ],
 )

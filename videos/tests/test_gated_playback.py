@@ -259,7 +259,7 @@ def test_owners_set_required_plans_on_create_and_edit(gold, auth_client):
     assert (cleared.json()["required_plans"], cleared.json()["access"]) == ([], "free")
 
 
-@pytest.mark.parametrize("codes", [["platinum"], ["gоld"], ["GOLD"], "gold", [1]])  # "gоld": Cyrillic о
+@pytest.mark.parametrize("codes", [["platinum"], ["g\u043eld"], ["GOLD"], "gold", [1]])  # a Cyrillic o
 def test_unknown_or_malformed_plan_codes_are_refused(gold, auth_client, codes):
     video = VideoFactory(owner=auth_client.user)
     response = auth_client.patch(f"{VIDEOS}/{video.pk}", {"required_plans": codes}, format="json")
