@@ -114,6 +114,9 @@ class SubscriptionAdmin(admin.ModelAdmin):
     actions = ["extend", "cancel"]
     readonly = ["user", "plan", "status", "source", "starts_at", "renews", "external_ref", "reminded_at"]
 
+    def get_inlines(self, request, obj):
+        return self.inlines if obj else []  # a new subscription has no history yet
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = SubscriptionChangeForm if obj else SubscriptionGrantForm
         return super().get_form(request, obj, change=change, **kwargs)
