@@ -14,6 +14,7 @@ from django.template.defaultfilters import pluralize
 
 from accounts.models import OutboundEmail, User
 from accounts.services import password_set_by_staff, user_deactivate, user_unlock, verification_code_send
+from accounts.subscriptions.admin import SubscriptionInline
 from accounts.two_factor.services import two_factor_reset_by_staff
 from sessions_app.access_tokens.models import PersonalAccessToken
 from sessions_app.access_tokens.services import tokens_revoke_for_user
@@ -97,7 +98,7 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "username", "usable_password", "password1", "password2"]}),
     ]
-    inlines = [DeviceSessionInline]
+    inlines = [DeviceSessionInline, SubscriptionInline]
     change_password_form = StaffPasswordForm
     actions = ["unlock_sign_in", "resend_verification", "revoke_all_sessions", "reset_two_factor"]
 

@@ -17,7 +17,16 @@ from accounts.models import OutboundEmail
 logger = logging.getLogger(__name__)
 
 TEMPLATES = frozenset(
-    {"verify_email", "account_exists", "password_reset", "password_changed", "two_factor_changed", "token_expiring"}
+    {
+        "verify_email",
+        "account_exists",
+        "password_reset",
+        "password_changed",
+        "two_factor_changed",
+        "token_expiring",
+        "subscription_ending",
+        "subscription_ended",
+    }
 )
 MAX_ATTEMPTS = 6  # the first try plus send_email's 5 retries
 TRANSPORT_ERRORS = (smtplib.SMTPException, OSError, AnymailError)

@@ -155,3 +155,7 @@ class OutboundEmail(models.Model):
 
     def __str__(self):
         return f"{self.template} to {self.to} ({self.status})"
+
+
+# Plans and subscriptions live in their own module; imported here so Django registers them.
+from accounts.subscriptions.models import BillingEvent, Plan, Subscription, SubscriptionChange  # noqa: E402, F401

@@ -8,6 +8,7 @@ from accounts.emails import TransientEmailError, deliver_email, emails_sweep
 from accounts.lockout import unknown_names_purge
 from accounts.one_time_codes import codes_purge
 from accounts.services import password_reset_code_send, unverified_users_purge, verification_code_send
+from accounts.subscriptions.services import subscriptions_expire, subscriptions_remind
 from sessions_app.challenges import challenges_purge
 
 
@@ -45,3 +46,15 @@ def purge_expired() -> dict[str, int]:
         "challenges_deleted": challenges_purge(),
         **emails_sweep(),
     }
+
+
+@shared_task(name="accounts.tasks.expire_subscriptions")
+def expire_subscriptions() -> int:
+    """Every 5 minutes (beat): live subscriptions past their end (and grace) become expired."""
+    return subscriptions_expire()
+
+
+@shared_task(name="accounts.tasks.remind_ending_subscriptions")
+def remind_ending_subscriptions() -> int:
+    """Hourly (beat): the ending-soon email for non-renewing subscriptions, once each."""
+    return subscriptions_remind()

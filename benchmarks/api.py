@@ -5,7 +5,8 @@ Django view (the ceiling on this stack), with the SQL queries each endpoint make
 
 Environment: BENCH_VIDEOS (10000), BENCH_USERS (2000), BENCH_DURATION (seconds per run, 5), BENCH_ROUNDS (3; the
 endpoints take turns each round and the table shows medians), BENCH_CONNECTIONS (16), BENCH_THREADS (2, wrk),
-BENCH_WORKERS (2, gunicorn), BENCH_WORD (music: the search term).
+BENCH_WORKERS (2, gunicorn), BENCH_WORD (music: the search term), BENCH_GATED_SHARE (0.3: the share of videos a plan
+gates; the list runs anonymous and as a subscriber to one of the two plans, with `access` computed per viewer).
 """
 
 import logging
@@ -20,6 +21,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from benchmarks.common import ensure_bucket, gunicorn, request, setup_django
 
@@ -32,6 +34,7 @@ THREADS = int(os.environ.get("BENCH_THREADS", 2))
 WORKERS = int(os.environ.get("BENCH_WORKERS", 2))
 WORD = os.environ.get("BENCH_WORD", "music")
 DETAIL_IDS = 50  # the detail run rotates over this many videos
+GATED_SHARE = float(os.environ.get("BENCH_GATED_SHARE", 0.3))
 
 TOPICS = ["music", "guitar", "cooking", "travel", "football", "yoga", "history", "science", "gaming", "jazz"]
 ADJECTIVES = ["quick", "easy", "live", "classic", "advanced", "beginner", "relaxing", "epic", "daily", "weekend"]
@@ -104,6 +107,30 @@ def seed() -> None:
         cursor.execute("VACUUM ANALYZE")
 
 
+def gate_and_subscribe() -> str:
+    """Gates a share of the videos behind two plans (once), and returns the bearer token of a
+    subscriber to one of them, signed in through a real device session."""
+    from accounts.models import User
+    from accounts.subscriptions.models import Plan, Subscription
+    from sessions_app.services import session_start
+    from videos.models import Video, VideoPlan
+
+    gold, _ = Plan.objects.get_or_create(code="gold", defaults={"name": "Gold"})
+    silver, _ = Plan.objects.get_or_create(code="silver", defaults={"name": "Silver"})
+    if not VideoPlan.objects.exists():
+        pks = list(Video.objects.catalog().order_by("pk").values_list("pk", flat=True))
+        gated = pks[2 :: max(1, round(1 / GATED_SHARE))] if GATED_SHARE else []  # the first two stay free
+        VideoPlan.objects.bulk_create(
+            (VideoPlan(video_id=pk, plan=gold if n % 2 else silver) for n, pk in enumerate(gated)), batch_size=5000
+        )
+    viewer, created = User.objects.get_or_create(
+        email="bench-subscriber@example.com", defaults={"username": "bench-subscriber", "is_verified": True}
+    )
+    if created:
+        Subscription.objects.create(user=viewer, plan=gold, source=Subscription.Source.STAFF)
+    return session_start(user=viewer, user_agent="bench", ip_address="127.0.0.1").tokens.access
+
+
 PLAYLIST_SEGMENTS = 450  # a 30-minute rendition in 4 s segments
 
 
@@ -140,8 +167,9 @@ def publish_hls(video, *, visibility: str) -> str:
     return prefix
 
 
-def query_counts(paths: dict[str, str]) -> dict[str, int]:
-    """SQL queries per anonymous request, in-process with Django's test client on the same database."""
+def query_counts(paths: dict[str, str], headers: dict[str, dict[str, str]]) -> dict[str, int]:
+    """SQL queries per request (anonymous unless `headers` names the run), in-process with Django's
+    test client on the same database."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -149,9 +177,10 @@ def query_counts(paths: dict[str, str]) -> dict[str, int]:
     logging.getLogger("vod.request").setLevel(logging.WARNING)  # one log line per request: not wanted here
     client, counts = Client(HTTP_HOST="127.0.0.1"), {}
     for name, path in paths.items():
-        client.get(path)  # first request: imports, connection, content types
+        extra: dict[str, Any] = {f"HTTP_{key.upper()}": value for key, value in headers.get(name, {}).items()}
+        client.get(path, **extra)  # first request: imports, connection, content types
         with CaptureQueriesContext(connection) as queries:
-            response = client.get(path)
+            response = client.get(path, **extra)
         if response.status_code != 200:
             sys.exit(f"{path} answered {response.status_code}: {response.content[:300]!r}")
         counts[name] = len(queries)
@@ -159,9 +188,11 @@ def query_counts(paths: dict[str, str]) -> dict[str, int]:
     return counts
 
 
-def wrk(url: str, seconds: int, script: str | None = None) -> dict:
+def wrk(url: str, seconds: int, script: str | None = None, headers: dict[str, str] | None = None) -> dict:
     """One wrk run: requests/s, p50 and p99 in ms, non-2xx answers and socket errors (timeouts count)."""
     command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "10s", url]
+    for key, value in (headers or {}).items():
+        command += ["-H", f"{key}: {value}"]
     out = subprocess.run(
         [*command, *(["-s", script] if script else [])],
         capture_output=True,
@@ -210,6 +241,7 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.2f} (other work on these CPUs skews every figure)")
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk (make bench-api installs it when run as root)")
+    os.environ.setdefault("JWT_ACCESS_MINUTES", "120")  # the subscriber's token outlives the whole run
     setup_django()
     ensure_bucket()
     from videos.catalog.selectors import catalog_search
@@ -232,16 +264,19 @@ def main() -> None:
     publish_hls(private_video, visibility=Video.Visibility.PRIVATE)
     token, _ = issue_token(video=private_video, user=private_video.owner)
     ids = [pk for pk in ids if pk != str(private_video.pk)]
+    subscriber = {"Authorization": f"Bearer {gate_and_subscribe()}"}
     paths = {
         "ping (ceiling)": "/bench/ping",
         "videos list": "/api/v1/videos",
+        "videos list (subscriber)": "/api/v1/videos",
         f"videos ?q={WORD}": f"/api/v1/videos?q={WORD}",
         "video detail": f"/api/v1/videos/{ids[0]}",
         "playback (public)": f"/api/v1/videos/{public_video.pk}/playback",
         f"private playlist ({PLAYLIST_SEGMENTS} seg)": f"/api/v1/playback/{token}/360p/index.m3u8",
         "health/live": "/health/live",
     }
-    queries = query_counts(paths)
+    headers = {"videos list (subscriber)": subscriber}
+    queries = query_counts(paths, headers)
 
     work = Path(tempfile.mkdtemp(prefix="vod-bench-api-"))
     try:
@@ -254,11 +289,11 @@ def main() -> None:
         with gunicorn(["--workers", str(WORKERS), "--worker-class", "sync"], work / "gunicorn.log") as (_, port):
             base = f"http://127.0.0.1:{port}"
             for name, path in paths.items():  # warm-up: connections, caches, first-request work
-                wrk(base + path, 1, scripts.get(name))
+                wrk(base + path, 1, scripts.get(name), headers.get(name))
             runs: dict[str, list[dict]] = {name: [] for name in paths}
             for _ in range(ROUNDS):  # the endpoints take turns, so a disturbance hits them alike
                 for name, path in paths.items():
-                    runs[name].append(wrk(base + path, DURATION, scripts.get(name)))
+                    runs[name].append(wrk(base + path, DURATION, scripts.get(name), headers.get(name)))
             for name, path in paths.items():
                 if any(r["non_2xx"] for r in runs[name]):
                     print(f"{name}: a GET now answers {request(port, 'GET', path)}"[:300])

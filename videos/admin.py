@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
@@ -21,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from accounts.models import User
+from accounts.models import Plan, User
 from accounts.selectors import user_by_login
 from videos.catalog import services
 from videos.catalog.selectors import with_latest_job
@@ -114,9 +115,29 @@ class VideoUploadForm(forms.Form):
 class VideoChangeForm(forms.ModelForm):
     """The change form; what `video_update` would refuse is refused here first, on the form."""
 
+    plans = forms.ModelMultipleChoiceField(
+        queryset=Plan.objects.all(),
+        required=False,
+        widget=FilteredSelectMultiple("plans", is_stacked=False),
+        help_text="Plans that unlock playback; none: free. Deactivated plans stay, but are not added anew.",
+    )
+
     class Meta:
         model = Video
         fields = EDITABLE
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["plans"].initial = list(self.instance.required_plans.all())
+
+    def clean_plans(self) -> QuerySet[Plan]:
+        plans = self.cleaned_data["plans"]
+        kept = set(self.fields["plans"].initial or [])
+        inactive = [plan.code for plan in plans if not plan.is_active and plan not in kept]
+        if inactive:
+            raise forms.ValidationError(f"Deactivated plans cannot be added: {', '.join(inactive)}.")
+        return plans
 
     def clean_tags(self) -> QuerySet[Tag]:
         tags = self.cleaned_data["tags"]
@@ -195,6 +216,7 @@ class VideoAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["title", "description", "category", "tags", "visibility", "is_featured"]}),
+        ("Plans", {"fields": ["plans"]}),
         ("Poster", {"fields": ["poster_preview"]}),
         ("State", {"fields": ["status_with_progress", "failure_reason", "published_at", "view_count"]}),
         ("Source", {"fields": ["id", "owner_email", "source_summary", "length", "dimensions", "derived"]}),
@@ -308,6 +330,8 @@ class VideoAdmin(admin.ModelAdmin):
         changes = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE}
         if "tags" in changes:
             changes["tags"] = [tag.name for tag in changes["tags"]]
+        if "plans" in form.changed_data:
+            changes["required_plans"] = [plan.code for plan in form.cleaned_data["plans"]]
         if changes:
             services.video_update(video=form.instance, **changes)
 

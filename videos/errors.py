@@ -1,8 +1,14 @@
 """Error codes the videos API answers with."""
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from rest_framework import status
 
 from vod.exceptions import ApplicationError
+
+if TYPE_CHECKING:
+    from accounts.models import Plan
 
 
 class UploadTooLarge(ApplicationError, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, code="upload_too_large"):
@@ -61,3 +67,16 @@ class RangeNotSatisfiable(
     ApplicationError, status=status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE, code="range_not_satisfiable"
 ):
     """The requested range is outside the file."""
+
+
+class SubscriptionRequired(ApplicationError, status=status.HTTP_403_FORBIDDEN, code="subscription_required"):
+    """A subscription to one of this video's plans is needed to play it."""
+
+    # Names the plans that unlock the video, in `fields.required_plans` and in the message.
+    def __init__(self, plans: Iterable["Plan"]) -> None:
+        plans = list(plans)
+        names = ", ".join(f"{plan.name} ({plan.code})" for plan in plans)
+        super().__init__(
+            f"A subscription to one of these plans is needed to play this video: {names}.",
+            fields={"required_plans": [plan.code for plan in plans]},
+        )

@@ -84,6 +84,10 @@ class Video(models.Model):
     storyboard_key = models.CharField(max_length=255, blank=True, help_text="WebVTT of the storyboard sprites.")
     published_at = models.DateTimeField(null=True, blank=True)
     is_featured = models.BooleanField("featured", default=False, help_text="Picked by staff for the home page.")
+    # The plans that unlock playback; none: free. A plan in use here cannot be deleted (PROTECT).
+    required_plans = models.ManyToManyField(
+        "accounts.Plan", through="VideoPlan", blank=True, related_name="videos", related_query_name="video"
+    )
     view_count = models.PositiveBigIntegerField(default=0)
     search_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -111,6 +115,20 @@ class Video(models.Model):
         """A video is published the first time it is both ready and public (the caller saves)."""
         if self.published_at is None and self.status == self.Status.READY and self.visibility == self.Visibility.PUBLIC:
             self.published_at = timezone.now()
+
+
+class VideoPlan(models.Model):
+    """A plan that unlocks a video. Protects the plan: deleting it would quietly make the video free."""
+
+    id = models.BigAutoField(primary_key=True)
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="plan_links")
+    plan = models.ForeignKey("accounts.Plan", on_delete=models.PROTECT, related_name="video_links")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["video", "plan"], name="videos_videoplan_unique")]
+
+    def __str__(self):
+        return f"{self.plan_id} unlocks {self.video_id}"
 
 
 class Upload(models.Model):

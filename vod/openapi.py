@@ -31,7 +31,7 @@ class ErrorSerializer(serializers.Serializer):
     fields = serializers.DictField(
         child=serializers.JSONField(),
         required=False,
-        help_text="Validation errors per input field (`validation_error` only).",
+        help_text="Validation errors per input field (`validation_error`); the plan codes (`subscription_required`).",
     )
 
 

@@ -232,6 +232,8 @@ CELERY_BEAT_SCHEDULE = {
     "remind-expiring-access-tokens": {"task": "sessions_app.tasks.remind_expiring_tokens", "schedule": 3600},
     "abort-stale-uploads": {"task": "videos.tasks.abort_stale_uploads", "schedule": 900},
     "reap-stuck-transcode-jobs": {"task": "videos.tasks.reap_stuck_jobs", "schedule": 60},
+    "expire-subscriptions": {"task": "accounts.tasks.expire_subscriptions", "schedule": 300},
+    "remind-ending-subscriptions": {"task": "accounts.tasks.remind_ending_subscriptions", "schedule": 3600},
 }
 
 # --- email ----------------------------------------------------------------------------------
@@ -379,6 +381,14 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     USE_X_FORWARDED_HOST = False
+
+# --- plans and subscriptions ------------------------------------------------------------------
+SUBSCRIPTION_GRACE = timedelta(days=env.int("SUBSCRIPTION_GRACE_DAYS", default=3))  # past_due keeps access
+SUBSCRIPTION_REMINDER_DAYS = env.int("SUBSCRIPTION_REMINDER_DAYS", default=3)  # ending-soon email, non-renewing
+SUBSCRIPTION_EXPIRY_BATCH = 500
+# Standard Webhooks secret of `POST billing/events` ("whsec_" + base64); empty: derived from SECRET_KEY
+# (`manage.py billing_webhook_secret` prints it for the billing system).
+BILLING_WEBHOOK_SECRET = env.str("BILLING_WEBHOOK_SECRET", default="")
 
 # --- videos ---------------------------------------------------------------------------------
 VIDEO_MAX_UPLOAD_BYTES = env.int("VIDEO_MAX_UPLOAD_BYTES", default=10 * 1024**3)

@@ -11,6 +11,7 @@ from vod.api_views import api_not_found
 
 api_v1 = [
     path("", include("accounts.urls")),
+    path("", include("accounts.subscriptions.urls")),
     path("", include("sessions_app.urls")),
     path("", include("videos.urls")),
 ]

@@ -15,3 +15,23 @@ class UserFactory(factory.django.DjangoModelFactory):
     display_name = factory.Faker("name")
     is_verified = True
     password = factory.django.Password(TEST_PASSWORD)
+
+
+class PlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "accounts.Plan"
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"plan-{n}")
+    name = factory.Sequence(lambda n: f"Plan {n}")
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    """An active staff grant, open-ended unless `ends_at` is given."""
+
+    class Meta:
+        model = "accounts.Subscription"
+
+    user = factory.SubFactory(UserFactory)
+    plan = factory.SubFactory(PlanFactory)
+    source = "staff"

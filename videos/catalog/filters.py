@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
 
+from videos.catalog.access import ACCESS_CHOICES
 from videos.models import Video
 from vod.filtering import StrictFilterSet, UTCDateTimeFilter
 from vod.pagination import CursorPage
@@ -27,6 +28,10 @@ class CatalogFilter(StrictFilterSet):
     )
     published_after = UTCDateTimeFilter(field_name="published_at", lookup_expr="gte")
     published_before = UTCDateTimeFilter(field_name="published_at", lookup_expr="lt")
+    access = django_filters.ChoiceFilter(
+        choices=ACCESS_CHOICES, help_text="For me: `free` (no plan needed), `granted` (I may play it), `locked`."
+    )
+    plan = django_filters.CharFilter(field_name="required_plans__code", help_text="Videos this plan code unlocks.")
 
     class Meta:
         model = Video

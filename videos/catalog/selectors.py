@@ -11,6 +11,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from accounts.models import User
+from videos.catalog.access import with_access, with_plans
 from videos.models import TranscodeJob, Video
 from vod.exceptions import NotFoundError
 from vod.permissions import staff_may
@@ -24,9 +25,10 @@ def _with_relations(videos: QuerySet[Video]) -> QuerySet[Video]:
     return videos.select_related("owner", "category").prefetch_related("tags")
 
 
-def catalog_search(*, query: str = "") -> QuerySet[Video]:
-    """Ready public videos; with `query`, the matches annotated with `rank` (title > tags > description)."""
-    videos = _with_relations(Video.objects.catalog())
+def catalog_search(*, query: str = "", viewer: User | None = None) -> QuerySet[Video]:
+    """Ready public videos, with `access` for the viewer; with `query`, the matches annotated
+    with `rank` (title > tags > description)."""
+    videos = with_access(_with_relations(Video.objects.catalog()), viewer=viewer)
     query = query.strip()
     if not query:
         return videos
@@ -41,12 +43,13 @@ def catalog_search(*, query: str = "") -> QuerySet[Video]:
 
 
 def video_visible_to(*, video_id, user: User | None) -> Video:
-    """A video the caller may watch: public or unlisted once ready; private only for the owner and
-    staff who may view videos.
+    """A video the caller may see (with `access`, whether they may play it): public or unlisted
+    once ready; private only for the owner and staff who may view videos.
     Anything else is "not found", never "forbidden", so private videos are not revealed."""
-    video = _with_relations(Video.objects.filter(pk=video_id)).first()
+    video = with_access(_with_relations(Video.objects.filter(pk=video_id)), viewer=user).first()
     if video is None:
         raise NotFoundError()
+    with_plans([video])
     if user is not None and (video.owner_id == user.pk or staff_may(user, "videos.view_video")):
         return video
     if video.status == Video.Status.READY and video.visibility != Video.Visibility.PRIVATE:
@@ -83,7 +86,7 @@ def with_jobs(videos: QuerySet[Video]) -> QuerySet[Video]:
 
 
 def videos_of_owner(*, owner: User) -> QuerySet[Video]:
-    return with_jobs(_with_relations(Video.objects.filter(owner=owner)))
+    return with_access(with_jobs(_with_relations(Video.objects.filter(owner=owner))), viewer=owner)
 
 
 def with_latest_job(videos: QuerySet[Video]) -> QuerySet[Video]:

@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from videos.catalog.access import ACCESS_CHOICES, FREE, GRANTED, plans_of
 from videos.models import Category, TranscodeJob, Video
 from vod.serializers import InputSerializer
 
@@ -24,6 +25,8 @@ class VideoSerializer(serializers.ModelSerializer):
     owner = OwnerSerializer(read_only=True)
     category = CategorySerializer(read_only=True, allow_null=True)
     tags = serializers.SerializerMethodField()
+    required_plans = serializers.SerializerMethodField()
+    access = serializers.SerializerMethodField()
 
     class Meta:
         model = Video
@@ -42,6 +45,8 @@ class VideoSerializer(serializers.ModelSerializer):
             "published_at",
             "is_featured",
             "view_count",
+            "required_plans",
+            "access",
             "created_at",
             "updated_at",
         ]
@@ -50,6 +55,22 @@ class VideoSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_tags(self, video) -> list[str]:
         return [tag.name for tag in video.tags.all()]  # prefetched
+
+    @extend_schema_field(
+        serializers.ListField(
+            child=serializers.CharField(), help_text="Codes of the plans that unlock it; empty: free."
+        )
+    )
+    def get_required_plans(self, video) -> list[str]:
+        return [plan.code for plan in plans_of(video)]
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            ACCESS_CHOICES, allow_null=True, help_text="For the caller; null where not computed (history entries)."
+        )
+    )
+    def get_access(self, video) -> str | None:
+        return getattr(video, "access", None)  # annotated by the catalog's selectors
 
 
 class TranscodeJobSerializer(serializers.ModelSerializer):
@@ -67,6 +88,13 @@ class MyVideoSerializer(VideoSerializer):
     class Meta(VideoSerializer.Meta):
         fields = [*VideoSerializer.Meta.fields, "failure_reason", "source_size", "transcode"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(ACCESS_CHOICES))
+    def get_access(self, video) -> str:
+        """The owner and staff always play (a fresh write's answer is not annotated)."""
+        if hasattr(video, "access"):
+            return video.access
+        return GRANTED if plans_of(video) else FREE
 
     @extend_schema_field(TranscodeJobSerializer(allow_null=True))
     def get_transcode(self, video) -> dict | None:
@@ -95,3 +123,9 @@ class VideoInputSerializer(InputSerializer):
         slug_field="slug", queryset=Category.objects.all(), allow_null=True, required=False
     )
     visibility = serializers.ChoiceField(Video.Visibility.choices, required=False)
+    required_plans = serializers.ListField(
+        child=serializers.CharField(max_length=50),
+        max_length=20,
+        required=False,
+        help_text="Codes of the plans that unlock playback; empty: free.",
+    )

@@ -8,7 +8,7 @@ from django.contrib.postgres.search import SearchVector
 from django.db import connection, transaction
 from django.db.models import Value
 
-from accounts.models import User
+from accounts.models import Plan, User
 from videos import keys, storage
 from videos.models import Category, Tag, Video
 from vod.exceptions import InvalidInput
@@ -35,6 +35,21 @@ def _set_tags(video: Video, names: Iterable[str]) -> None:
     video.tags.set(Tag.objects.filter(name__in=names))
 
 
+def _set_required_plans(video: Video, codes: Iterable[str]) -> None:
+    """The plans that unlock the video, by code. A deactivated plan may stay on a video that has
+    it (its subscribers keep access) but is not added anew."""
+    codes = list(dict.fromkeys(codes))
+    plans = {plan.code: plan for plan in Plan.objects.filter(code__in=codes)}
+    unknown = [code for code in codes if code not in plans]
+    if unknown:
+        raise InvalidInput({"required_plans": [f"No plan has the code {code!r}." for code in unknown]})
+    kept = set(video.required_plans.values_list("code", flat=True)) if video.pk else set()
+    inactive = [code for code in codes if not plans[code].is_active and code not in kept]
+    if inactive:
+        raise InvalidInput({"required_plans": [f"The plan {code!r} is deactivated." for code in inactive]})
+    video.required_plans.set(plans.values())
+
+
 def _refresh_search_vector(video: Video) -> None:
     """Title weighs most, then tags, then description (PostgreSQL only; SQLite searches plainly)."""
     if connection.vendor != "postgresql":
@@ -57,6 +72,7 @@ def video_create(
     tags: Iterable[str] = (),
     category: Category | None = None,
     visibility: str | None = None,
+    required_plans: Iterable[str] = (),
 ) -> Video:
     video = Video.objects.create(
         owner=owner,
@@ -66,14 +82,18 @@ def video_create(
         visibility=visibility or Video.Visibility.PRIVATE,
     )
     _set_tags(video, tags)
+    if required_plans:
+        _set_required_plans(video, required_plans)
     _refresh_search_vector(video)
     return video
 
 
 @transaction.atomic
 def video_update(*, video: Video, **changes) -> Video:
-    """Changes any of title, description, tags, category, visibility, and (staff only) is_featured."""
+    """Changes any of title, description, tags, category, visibility, required plans, and (staff
+    only) is_featured."""
     tags = changes.pop("tags", None)
+    required_plans = changes.pop("required_plans", None)
     for field, value in changes.items():
         setattr(video, field, value)
     video.publish_if_due()
@@ -82,6 +102,8 @@ def video_update(*, video: Video, **changes) -> Video:
     video.save(update_fields=[*changes, "published_at", "updated_at"])
     if tags is not None:
         _set_tags(video, tags)
+    if required_plans is not None:
+        _set_required_plans(video, required_plans)
     _refresh_search_vector(video)
     return video
 

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from sessions_app.access_tokens.scopes import Scope
 from videos.catalog import selectors, services
+from videos.catalog.access import with_plans
 from videos.catalog.filters import ORDERINGS, CatalogFilter, CatalogPage
 from videos.catalog.serializers import (
     CategorySerializer,
@@ -66,7 +67,11 @@ class VideoViewSet(VideoPlaybackActions, VideoSourceActions, UUIDLookupMixin, vi
         query = self.request.query_params.get("q", "")
         if "\x00" in query or len(query) > 200:
             raise ValidationError({"q": ["Up to 200 characters of text."]})
-        return selectors.catalog_search(query=query)
+        return selectors.catalog_search(query=query, viewer=request_user(self.request))
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset)
+        return None if page is None else with_plans(page)
 
     def _managed(self, pk: str | None) -> Video:
         return selectors.video_managed_by(video_id=pk, user=signed_in_user(self.request))
@@ -150,6 +155,10 @@ class MyVideoViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self) -> QuerySet[Video]:
         return selectors.videos_of_owner(owner=signed_in_user(self.request))
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset)
+        return None if page is None else with_plans(page)
 
     @extend_schema(tags=["videos"], summary="My videos, every status")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

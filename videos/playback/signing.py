@@ -5,7 +5,11 @@ in) and an expiry. The API serves the small files (playlists, the storyboard VTT
 `playback/{token}/...`, checking the token, and points every segment, init segment and sprite at
 a presigned storage URL (S3) or leaves it relative to the token path, where the API streams it
 with Range support (filesystem). Public videos can skip all this with PLAYBACK_PUBLIC_BASE_URL (a
-public bucket or CDN in front of the storage)."""
+public bucket or CDN in front of the storage), unless a plan gates them.
+
+Gated videos (see `gate`) differ in three ways: their tokens end with the viewer's access, their
+playlists keep media URIs under the token path (so every segment request is checked again), and
+the presigned URL a segment request is redirected to lives GATED_MEDIA_URL_SECONDS."""
 
 import re
 import time
@@ -24,6 +28,7 @@ from videos import storage
 from videos.catalog.selectors import video_visible_to
 from videos.errors import PlaybackTokenExpired, PlaybackTokenInvalid, VideoNotReady
 from videos.models import Video
+from videos.playback import gate
 from vod.exceptions import NotFoundError
 
 _SALT = "videos.playback"
@@ -31,6 +36,7 @@ _SALT = "videos.playback"
 _SAFE_PATH = re.compile(r"^(?:[A-Za-z0-9_-]+/)?[A-Za-z0-9_.-]+\.(m3u8|m4s|mp4|jpg|vtt)$")
 _URI_ATTRIBUTE = re.compile(r'URI="([^"]+)"')
 REWRITE_WINDOW = 900  # seconds
+GATED_MEDIA_URL_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -39,9 +45,12 @@ class Grant:
     user_id: str
 
 
-def issue_token(*, video: Video, user: User | None) -> tuple[str, datetime]:
-    """A token for this video and viewer, and when it expires."""
+def issue_token(*, video: Video, user: User | None, not_after: datetime | None = None) -> tuple[str, datetime]:
+    """A token for this video and viewer, and when it expires: after the token lifetime, or at
+    `not_after` when sooner (a gated video's token ends with the viewer's access)."""
     expires = int(time.time() + settings.PLAYBACK_TOKEN_TTL.total_seconds())
+    if not_after is not None:
+        expires = min(expires, int(not_after.timestamp()))
     payload = {"v": str(video.pk), "u": str(user.pk) if user else "", "e": expires}
     return signing.dumps(payload, salt=_SALT), datetime.fromtimestamp(expires, tz=UTC)
 
@@ -59,7 +68,8 @@ def read_token(token: str) -> Grant:
 
 
 def granted_video(grant: Grant) -> Video:
-    """The video a grant opens, if its viewer may still see it and it is still published."""
+    """The video a grant opens, if its viewer may still see it (and play it, when gated: 403
+    `subscription_required` once their subscription ended) and it is still published."""
     viewer = User.objects.filter(pk=grant.user_id, is_active=True).first() if grant.user_id else None
     if grant.user_id and viewer is None:
         raise PlaybackTokenInvalid()
@@ -69,6 +79,7 @@ def granted_video(grant: Grant) -> Video:
         raise PlaybackTokenInvalid() from None
     if video.status != Video.Status.READY or not video.hls_prefix:
         raise PlaybackTokenInvalid()
+    gate.playable_until(video=video, user=viewer)
     return video
 
 
@@ -90,6 +101,10 @@ def presigned_url(key: str, expires_at: datetime) -> str:
     )
 
 
+def gated_media_url_expiry() -> datetime:
+    return datetime.fromtimestamp(time.time() + GATED_MEDIA_URL_SECONDS, tz=UTC)
+
+
 def media_url_expiry(now: float | None = None) -> tuple[int, datetime]:
     """Presigned media URLs are made per window of REWRITE_WINDOW seconds and live until the end of
     the window plus the token lifetime, so one rewritten playlist serves every viewer of that
@@ -101,8 +116,9 @@ def media_url_expiry(now: float | None = None) -> tuple[int, datetime]:
 
 def rewrite_playlist(text: str, *, folder: str, video: Video, expires_at: datetime) -> str:
     """Points media URIs (segments, init segments, sprites) at presigned S3 URLs; playlists stay
-    relative, under the token path, so the API keeps checking the token for them."""
-    if not storage.uses_s3():
+    relative, under the token path, so the API keeps checking the token for them. A gated video's
+    media stay relative too: each request is checked, then redirected to a short-lived URL."""
+    if not storage.uses_s3() or gate.is_gated(video):
         return text
 
     def absolute(uri: str) -> str:
@@ -126,7 +142,7 @@ def playlist_for(video: Video, path: str) -> str:
     """A playlist (or the storyboard VTT) as served: read and rewritten once per window and
     cached, not once per request (a long rendition has thousands of segments to sign)."""
     window, expires_at = media_url_expiry()
-    cache_key = f"playlist:{video.hls_prefix}{path}:{window}"
+    cache_key = f"playlist:{video.hls_prefix}{path}:{window}:{'gated' if gate.is_gated(video) else 'open'}"
     text = cache.get(cache_key)
     if text is None:
         with default_storage.open(video.hls_prefix + path, "rb") as handle:
@@ -149,8 +165,9 @@ def playback_answer(*, video: Video, user: User | None, build_absolute_uri: Call
         {"name": r.name, "width": r.width, "height": r.height, "bandwidth": r.bandwidth, "codecs": r.codecs}
         for r in video.renditions.all()
     ]
+    not_after = gate.playable_until(video=video, user=user)
     keys = {"master_url": video.master_key, "poster_url": video.poster_key, "storyboard_url": video.storyboard_key}
-    urls, expires_at = _urls(video, user, build_absolute_uri, keys)
+    urls, expires_at = _urls(video, user, build_absolute_uri, keys, not_after=not_after)
     return {**urls, "duration": video.duration, "expires_at": expires_at, "renditions": renditions}
 
 
@@ -160,12 +177,16 @@ def asset_url(*, video: Video, key: str, user: User | None, build_absolute_uri: 
 
 
 def _urls(
-    video: Video, user: User | None, build_absolute_uri: Callable[[str], str], keys: dict[str, str]
+    video: Video,
+    user: User | None,
+    build_absolute_uri: Callable[[str], str],
+    keys: dict[str, str],
+    not_after: datetime | None = None,
 ) -> tuple[dict[str, str], datetime | None]:
-    """URLs of these storage keys: public ones, or signed for this viewer."""
-    if settings.PLAYBACK_PUBLIC_BASE_URL and video.visibility == Video.Visibility.PUBLIC:
+    """URLs of these storage keys: public ones (public, ungated videos), or signed for this viewer."""
+    if settings.PLAYBACK_PUBLIC_BASE_URL and video.visibility == Video.Visibility.PUBLIC and not gate.is_gated(video):
         return {name: public_url(key) for name, key in keys.items()}, None
-    token, expires_at = issue_token(video=video, user=user)
+    token, expires_at = issue_token(video=video, user=user, not_after=not_after)
     prefix = video.hls_prefix
     urls = {name: token_url(token, key.removeprefix(prefix), build_absolute_uri) for name, key in keys.items()}
     return urls, expires_at

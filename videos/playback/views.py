@@ -33,7 +33,7 @@ from videos import storage
 from videos.catalog import selectors
 from videos.errors import RangeNotSatisfiable
 from videos.models import WatchProgress
-from videos.playback import signing, viewer_state
+from videos.playback import gate, signing, viewer_state
 from videos.playback.serializers import (
     PlaybackSerializer,
     ProgressInputSerializer,
@@ -54,6 +54,7 @@ MEDIA_TYPES = {
     ".vtt": "text/vtt",
 }
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+NO_STORE = "private, no-store"  # answers no shared cache may keep: per viewer, or gated
 
 
 class AnyMediaRenderer(BaseRenderer):
@@ -73,7 +74,7 @@ def _cors(response: HttpResponseBase) -> HttpResponseBase:
     return response
 
 
-def _ranged(request: Request, key: str, content_type: str) -> HttpResponseBase:
+def _ranged(request: Request, key: str, content_type: str, cache_control: str) -> HttpResponseBase:
     """Streams a stored file, honouring a single `Range: bytes=a-b` (players seek with it)."""
     size = default_storage.size(key)
     handle = default_storage.open(key, "rb")
@@ -103,7 +104,7 @@ def _ranged(request: Request, key: str, content_type: str) -> HttpResponseBase:
         response["Content-Length"] = str(length)
         response["Content-Range"] = f"bytes {first}-{last}/{size}"
     response["Accept-Ranges"] = "bytes"
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = cache_control
     return response
 
 
@@ -141,15 +142,19 @@ def playback_file(request: Request, token: str, path: str) -> HttpResponseBase:
         except (FileNotFoundError, ClientError):
             raise NotFoundError() from None
         response = HttpResponse(text, content_type=content_type)
-        response["Cache-Control"] = "private, no-store"  # holds presigned URLs
+        response["Cache-Control"] = NO_STORE  # holds presigned URLs
         return _cors(response)
     if not default_storage.exists(key):
         raise NotFoundError()
-    if storage.uses_s3():  # media normally goes straight to S3 through the rewritten playlists
+    gated = gate.is_gated(video)
+    if storage.uses_s3():  # ungated media normally go straight to S3 through the rewritten playlists
+        expires_at = signing.gated_media_url_expiry() if gated else signing.media_url_expiry()[1]
         response = HttpResponse(status=302)
-        response["Location"] = signing.presigned_url(key, signing.media_url_expiry()[1])
+        response["Location"] = signing.presigned_url(key, expires_at)
+        if gated:
+            response["Cache-Control"] = NO_STORE
         return _cors(response)
-    return _cors(_ranged(request, key, content_type))
+    return _cors(_ranged(request, key, content_type, NO_STORE if gated else "private, max-age=3600"))
 
 
 class VideoPlaybackActions:
@@ -160,6 +165,9 @@ class VideoPlaybackActions:
     @extend_schema(
         tags=["playback"],
         summary="Playback URLs (signed, short-lived, usable by any HLS player as they are)",
+        description="A video that names plans (`required_plans`) plays for its owner, staff, and viewers "
+        "subscribed to one of them; anyone else gets 403 `subscription_required` with the plan codes in "
+        "`fields.required_plans`. Its URLs expire no later than the viewer's access.",
         responses=PlaybackSerializer,
     )
     @action(detail=True, methods=["get"], permission_classes=[AllowAny])
@@ -168,7 +176,10 @@ class VideoPlaybackActions:
         answer = signing.playback_answer(
             video=video, user=request_user(request), build_absolute_uri=request.build_absolute_uri
         )
-        return Response(PlaybackSerializer(answer).data)
+        response = Response(PlaybackSerializer(answer).data)
+        if gate.is_gated(video):
+            response["Cache-Control"] = NO_STORE
+        return response
 
     @extend_schema(
         tags=["playback"],
