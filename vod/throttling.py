@@ -2,6 +2,7 @@
 view's scope."""
 
 import hashlib
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -47,12 +48,13 @@ class UserThrottle(IPThrottle):
         return self.cache_format % {"scope": f"{self.scope}-user", "ident": request.user.pk}
 
 
-def throttle_wait(request, *, scope: str, account_field: str) -> float | None:
+def throttle_wait(request, *, scope: str, account_field: str, account_key: Callable[[str], str]) -> float | None:
     """Runs the API's throttles of `scope` on a form post outside the API (the admin's login), so
-    both spend one budget per IP and per account; the seconds to wait, or None if allowed."""
-    view = SimpleNamespace(throttle_scope=scope, throttle_account_field=account_field)
+    both spend one budget per IP and per account (named by `account_key`, as the API's view does);
+    the seconds to wait, or None if allowed."""
+    view = SimpleNamespace(throttle_scope=scope, throttle_account_field=account_field, throttle_account_key=account_key)
     drf_request = Request(request, parsers=[FormParser()])
     throttles = [IPThrottle(), AccountThrottle()]
-    api_view: Any = view  # the throttles read only these two attributes of a view
+    api_view: Any = view  # the throttles read only these attributes of a view
     waits = [throttle.wait() or 1 for throttle in throttles if not throttle.allow_request(drf_request, api_view)]
     return max(waits, default=None)

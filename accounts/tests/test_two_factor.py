@@ -266,7 +266,9 @@ def test_email_verification_of_an_enrolled_account_answers_a_challenge(api_clien
     User.objects.filter(pk=user.pk).update(is_verified=False)
     code = code_issue(user=user, purpose=OneTimeCode.Purpose.VERIFY_EMAIL)
     # when the code is used
-    response = post(api_client, "auth/verify-email", {"email": user.email, "code": code})
+    response = post(
+        api_client, "auth/verify-email", {"email": user.email, "code": code, "password": "a-new-long-passphrase-1"}
+    )
     # then it is a challenge, not tokens
     assert response.status_code == 202, response.content
     assert "access" not in response.json() and not DeviceSession.objects.filter(user=user).exists()

@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.safestring import mark_safe
 
+from accounts.selectors import account_key
 from accounts.services import user_authenticate
 from accounts.two_factor.services import second_factor_check, two_factor_confirm, two_factor_setup
 from sessions_app.selectors import two_factor_device
@@ -35,7 +36,7 @@ class AdminLoginForm(AdminAuthenticationForm):
         username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
         if not username or not password:
             return self.cleaned_data
-        wait = throttle_wait(self.request, scope="login", account_field="username")
+        wait = throttle_wait(self.request, scope="login", account_field="username", account_key=account_key)
         if wait is not None:
             raise ValidationError(
                 "Too many sign-in attempts. Try again in %(seconds)d seconds.",

@@ -53,7 +53,14 @@ def test_verify_email_takes_a_device_name_too(api_client):
     user = UserFactory(is_verified=False)
     code = code_issue(user=user, purpose=OneTimeCode.Purpose.VERIFY_EMAIL)
     response = api_client.post(
-        "/api/v1/auth/verify-email", {"email": user.email, "code": code, "device_name": "Kitchen TV"}, format="json"
+        "/api/v1/auth/verify-email",
+        {
+            "email": user.email,
+            "code": code,
+            "password": "a-new-long-passphrase-1",
+            "device_name": "Kitchen TV",
+        },
+        format="json",
     )
     assert response.status_code == 200, response.content
     assert response.json()["session"]["device_name"] == "Kitchen TV"

@@ -13,10 +13,9 @@ from rest_framework.test import APIClient
 from accounts.subscriptions import services
 from accounts.subscriptions.models import Subscription
 from accounts.tests.factories import PlanFactory, SubscriptionFactory, UserFactory
-from testing.clients import signed_in_client
+from testing.clients import assert_error, signed_in_client
 from videos.catalog.services import video_update
 from videos.models import Video
-from videos.tests.conftest import assert_error
 from videos.tests.factories import CategoryFactory, VideoFactory
 from videos.tests.test_catalog import count_queries, ids_of
 from videos.tests.test_playback import published

@@ -4,22 +4,47 @@ import importlib
 
 from vod.exceptions import ApplicationError
 
-ERROR_MODULES = ["vod.exceptions", "accounts.errors", "sessions_app.errors", "videos.errors"]
+ERROR_MODULES = [
+    "vod.exceptions",
+    "accounts.errors",
+    "accounts.subscriptions.errors",
+    "sessions_app.errors",
+    "videos.errors",
+]
 CODES = {
     # vod
     "validation_error",
     "not_found",
     "idempotency_key_reused",
+    "bad_request",
+    "permission_denied",
+    "request_too_large",
+    "service_unavailable",
+    "server_error",
     # accounts
     "invalid_credentials",
     "account_locked",
     "email_not_verified",
     "account_disabled",
     "invalid_code",
+    # accounts.subscriptions
+    "plan_code_taken",
+    "plan_inactive",
+    "subscription_not_active",
+    "unknown_plan",
+    "unknown_user",
+    "event_too_large",
+    "webhook_verification_failed",
     # sessions_app
     "token_not_valid",
     "session_revoked",
     "refresh_token_rotated",
+    "invalid_challenge",
+    "two_factor_already_enabled",
+    "two_factor_not_enabled",
+    "two_factor_not_set_up",
+    "token_limit_reached",
+    "token_not_rotatable",
     # videos
     "upload_too_large",
     "quota_exceeded",
@@ -35,7 +60,10 @@ CODES = {
     "playback_token_invalid",
     "playback_token_expired",
     "range_not_satisfiable",
+    "subscription_required",
 }
+# The two that answer a server-side failure; every other code is the client's to act on.
+SERVER_CODES = {"server_error", "service_unavailable"}
 
 
 def _code_classes() -> list[type[ApplicationError]]:
@@ -62,4 +90,4 @@ def test_each_code_has_one_class_in_an_errors_module():
 def test_each_code_class_has_a_message_and_a_client_error_status():
     for cls in _code_classes():
         assert cls.message and cls.message != ApplicationError.message, cls
-        assert 400 <= cls.status_code < 500, cls
+        assert (500 <= cls.status_code < 600) if cls.code in SERVER_CODES else (400 <= cls.status_code < 500), cls

@@ -79,21 +79,26 @@ def test_path_ids_are_uuids_and_part_numbers_integers(spec):
 
 
 def _codes_in_source() -> set[str]:
-    """Every `code = "..."` an error class declares in the project's source."""
+    """Every code an error class declares in the project's source: in its header
+    (`class X(ApplicationError, code="...")`) or as a `code = "..."` attribute."""
     codes = set()
     for folder in SOURCE_FOLDERS:
         for path in Path(settings.BASE_DIR, folder).rglob("*.py"):
             if "tests" in path.parts or "migrations" in path.parts:
                 continue
             for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.ClassDef):
-                    for statement in node.body:
-                        if (
-                            isinstance(statement, ast.Assign)
-                            and [getattr(t, "id", None) for t in statement.targets] == ["code"]
-                            and isinstance(statement.value, ast.Constant)
-                        ):
-                            codes.add(statement.value.value)
+                if not isinstance(node, ast.ClassDef):
+                    continue
+                for keyword in node.keywords:
+                    if keyword.arg == "code" and isinstance(keyword.value, ast.Constant):
+                        codes.add(keyword.value.value)
+                for statement in node.body:
+                    if (
+                        isinstance(statement, ast.Assign)
+                        and [getattr(t, "id", None) for t in statement.targets] == ["code"]
+                        and isinstance(statement.value, ast.Constant)
+                    ):
+                        codes.add(statement.value.value)
     return codes
 
 
