@@ -40,7 +40,8 @@ def lockout_check(state: SignInFailures, now: datetime) -> None:
 def failure_record(state: SignInFailures, now: datetime) -> None:
     """Counts one failure on the row (locked, so concurrent failures all count). A count whose
     last failure is LOGIN_LOCKOUT_MAX old starts again: the same decay for accounts and names."""
-    row = type(state)._default_manager.select_for_update().get(pk=state.pk)  # an account's or a name's
+    # an account's or a name's; __class__, not type(): `state` may be request.user, a lazy proxy
+    row = state.__class__._default_manager.select_for_update().get(pk=state.pk)
     if row.last_failed_login_at and now - row.last_failed_login_at >= settings.LOGIN_LOCKOUT_MAX:
         row.failed_login_count = 0
     row.failed_login_count += 1

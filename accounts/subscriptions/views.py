@@ -25,6 +25,7 @@ from accounts.subscriptions.serializers import (
     SubscriptionGrantInputSerializer,
     SubscriptionSerializer,
 )
+from sessions_app.access_tokens.scopes import Scope
 from vod.permissions import StaffModelPermissions
 from vod.serializers import validated
 
@@ -45,6 +46,13 @@ class PlanViewSet(viewsets.GenericViewSet):
         "create": "accounts.add_plan",
         "partial_update": "accounts.change_plan",
         "destroy": "accounts.delete_plan",
+    }
+    # Reading the offer is catalog reading; managing plans is a staff power.
+    token_scopes = {
+        "list": Scope.VIDEOS_READ,
+        "create": Scope.STAFF,
+        "partial_update": Scope.STAFF,
+        "destroy": Scope.STAFF,
     }
 
     def get_permissions(self) -> list[BasePermission]:
@@ -90,6 +98,7 @@ class MySubscriptionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """`me/subscriptions`: mine, every status, newest first."""
 
     serializer_class = SubscriptionSerializer
+    token_scopes = {"list": Scope.ACCOUNT_READ}
 
     def get_queryset(self):
         return selectors.subscriptions_of(user=self.request.user)
@@ -109,6 +118,7 @@ class UserSubscriptionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         "create": "accounts.add_subscription",
         "destroy": "accounts.change_subscription",
     }
+    token_scopes = dict.fromkeys(["list", "create", "destroy"], Scope.STAFF)
 
     def _user(self) -> User:
         return get_object_or_404(User, pk=self.kwargs["user_id"])

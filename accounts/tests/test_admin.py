@@ -267,6 +267,8 @@ def test_deactivating_in_the_change_form_ends_the_users_sessions(staff):
         "device_sessions-MAX_NUM_FORMS": "0",
         "device_sessions-0-id": str(session.pk),
         "device_sessions-0-user": str(user.pk),
+        "subscriptions-TOTAL_FORMS": "0",
+        "subscriptions-INITIAL_FORMS": "0",
     }
 
     # when
@@ -341,6 +343,8 @@ def _change_form(user, **extra):
         "is_verified": "on",
         "device_sessions-TOTAL_FORMS": "0",
         "device_sessions-INITIAL_FORMS": "0",
+        "subscriptions-TOTAL_FORMS": "0",
+        "subscriptions-INITIAL_FORMS": "0",
         **extra,
     }
 

@@ -19,6 +19,7 @@ from accounts.two_factor.serializers import (
     TwoFactorVerifyInputSerializer,
 )
 from accounts.views import _device, _input, _signed_in, public_action
+from sessions_app.access_tokens.scopes import NO_TOKENS
 from vod.openapi import ErrorSerializer
 from vod.throttling import IPThrottle
 
@@ -45,6 +46,8 @@ class TwoFactorViewSet(viewsets.GenericViewSet):
     throttle_scope = None
     throttle_account_field = None
     serializer_class = MessageSerializer
+    # A second factor is a credential: managed with a password sign-in only, never by a token.
+    token_scopes = dict.fromkeys(["setup", "confirm", "disable"], NO_TOKENS)
 
     @extend_schema(
         tags=["auth"],

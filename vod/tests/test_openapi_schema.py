@@ -43,8 +43,10 @@ def test_endpoints_that_need_no_sign_in_carry_no_security_requirement(spec):
 def test_optional_sign_in_lists_both_and_the_rest_needs_the_bearer(spec):
     catalog = spec["paths"]["/api/v1/videos"]["get"]["security"]
     assert {} in catalog and BEARER in catalog
-    assert spec["paths"]["/api/v1/videos"]["post"]["security"] == [BEARER]
-    assert spec["paths"]["/api/v1/users/me"]["get"]["security"] == [BEARER]
+    # a personal access token (its own scheme) may stand beside the bearer JWT; anonymous may not
+    for path, method in [("/api/v1/videos", "post"), ("/api/v1/users/me", "get")]:
+        security = spec["paths"][path][method]["security"]
+        assert BEARER in security and {} not in security, (method, path, security)
     for _path, _method, operation in operations(spec):
         assert operation["security"] != [{}]  # "anonymous only" would make generators demand a token
 
@@ -66,12 +68,17 @@ def test_every_answer_declares_the_request_id_header(spec):
             assert "X-Request-ID" in response.get("headers", {}), (method, path, status)
 
 
+# Human-chosen keys (a plan's code) say what they accept; ids never carry a regex.
+SLUG_PARAMETERS = {"code"}
+
+
 def test_path_ids_are_uuids_and_part_numbers_integers(spec):
     for path, method, operation in operations(spec):
         for parameter in operation.get("parameters", []):
             if parameter["in"] == "path" and (parameter["name"] == "id" or parameter["name"].endswith("_id")):
                 assert parameter["schema"] == {"type": "string", "format": "uuid"}, (method, path)
-            assert "pattern" not in parameter["schema"], (method, path, parameter["name"])
+            if parameter["name"] not in SLUG_PARAMETERS:
+                assert "pattern" not in parameter["schema"], (method, path, parameter["name"])
             assert parameter["name"] != "format", (method, path)
     part = spec["paths"]["/api/v1/uploads/{id}/parts/{number}"]["put"]
     number = next(p for p in part["parameters"] if p["name"] == "number")
@@ -90,13 +97,14 @@ def _codes_in_source() -> set[str]:
                 if not isinstance(node, ast.ClassDef):
                     continue
                 for keyword in node.keywords:
-                    if keyword.arg == "code" and isinstance(keyword.value, ast.Constant):
+                    if keyword.arg == "code" and isinstance(keyword.value, ast.Constant) and keyword.value.value:
                         codes.add(keyword.value.value)
                 for statement in node.body:
                     if (
                         isinstance(statement, ast.Assign)
                         and [getattr(t, "id", None) for t in statement.targets] == ["code"]
                         and isinstance(statement.value, ast.Constant)
+                        and statement.value.value
                     ):
                         codes.add(statement.value.value)
     return codes
