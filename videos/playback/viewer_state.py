@@ -6,11 +6,12 @@ import uuid
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from videos.catalog.access import with_access
+from videos.catalog.selectors import visible_to
 from videos.models import Video, WatchProgress
 
 COMPLETED_AT = 0.95
@@ -60,19 +61,17 @@ def view_count_once(*, video: Video, viewer: str) -> bool:
 
 
 def continue_watching(*, user: User) -> QuerySet[WatchProgress]:
-    """Started, not finished, still playable for this viewer; newest first."""
-    return (
-        history(user=user)
-        .filter(completed=False, position__gt=0, video__status=Video.Status.READY)
-        .exclude(Q(video__visibility=Video.Visibility.PRIVATE) & ~Q(video__owner=user))
-    )
+    """Started, not finished, ready; newest first (only what the viewer may still see, as history)."""
+    return history(user=user).filter(completed=False, position__gt=0, video__status=Video.Status.READY)
 
 
 def history(*, user: User) -> QuerySet[WatchProgress]:
-    """My progress rows, newest first, each video with its `access` for me (a fixed number of queries)."""
+    """My progress rows of videos I may still see (a video made private, or no longer ready, drops
+    out; its row stays, so it comes back if the video does), newest first, each video with its
+    `access` for me (a fixed number of queries)."""
     videos = with_access(Video.objects.select_related("owner", "category"), viewer=user)
     return (
-        WatchProgress.objects.filter(user=user)
+        WatchProgress.objects.filter(visible_to(user, through="video__"), user=user)
         .prefetch_related(Prefetch("video", queryset=videos), "video__tags", "video__required_plans")
         .order_by("-updated_at")
     )

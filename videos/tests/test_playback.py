@@ -270,11 +270,27 @@ def test_continue_watching_and_history(auth_client):
     watching = auth_client.get("/api/v1/me/continue-watching").json()["results"]
     assert [(item["video"]["id"], item["position"]) for item in watching] == [(str(started.pk), 30.0)]
     history = auth_client.get("/api/v1/me/history").json()["results"]
-    assert {item["video"]["id"] for item in history} == {str(started.pk), str(finished.pk), str(hidden.pk)}
+    assert {item["video"]["id"] for item in history} == {str(started.pk), str(finished.pk)}
     assert auth_client.delete(f"/api/v1/me/history/{started.pk}").status_code == 204
-    assert len(auth_client.get("/api/v1/me/history").json()["results"]) == 2
+    assert len(auth_client.get("/api/v1/me/history").json()["results"]) == 1
     assert auth_client.delete("/api/v1/me/history").status_code == 204
     assert auth_client.get("/api/v1/me/history").json()["results"] == []
+
+
+def test_history_shows_only_what_the_viewer_may_still_see(auth_client):
+    # given a viewer who watched someone's public video
+    video = VideoFactory(duration=100, title="Holiday")
+    auth_client.put(f"/api/v1/videos/{video.pk}/progress", {"position": 99}, format="json")
+    # when the owner makes it private and renames it
+    Video.objects.filter(pk=video.pk).update(visibility=Video.Visibility.PRIVATE, title="Secret plans")
+    # then the viewer's history shows nothing of it, while its owner's still does
+    assert auth_client.get("/api/v1/me/history").json()["results"] == []
+    owner = signed_in_client(video.owner)
+    owner.put(f"/api/v1/videos/{video.pk}/progress", {"position": 10}, format="json")
+    assert [item["video"]["title"] for item in owner.get("/api/v1/me/history").json()["results"]] == ["Secret plans"]
+    # and it comes back if the video is shown again
+    Video.objects.filter(pk=video.pk).update(visibility=Video.Visibility.UNLISTED)
+    assert len(auth_client.get("/api/v1/me/history").json()["results"]) == 1
 
 
 @pytest.mark.parametrize("position", [-1, "soon", None, 10**9])
