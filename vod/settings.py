@@ -399,6 +399,7 @@ UPLOAD_TTL = timedelta(hours=env.int("UPLOAD_TTL_HOURS", default=24))  # then th
 UPLOAD_URL_EXPIRY = timedelta(hours=6)  # part URLs; GET uploads/{id} hands out fresh ones
 VIDEO_SEARCH_CONFIG = env.str("VIDEO_SEARCH_CONFIG", default="english")  # PostgreSQL text search config
 FFPROBE_TIMEOUT = 60
+FFPROBE_CPU_SECONDS = env.int("FFPROBE_CPU_SECONDS", default=30)  # CPU-time rlimit of ffprobe and short passes
 PLAYBACK_TOKEN_TTL = timedelta(hours=env.int("PLAYBACK_TOKEN_TTL_HOURS", default=6))
 # Set to a public bucket or CDN base URL that serves the storage keys to let public videos skip
 # the signed playback path; empty: every video plays through signed URLs.
@@ -429,6 +430,9 @@ TRANSCODE_MIN_TIMEOUT = 600  # seconds; a job may take this long, or its duratio
 TRANSCODE_TIMEOUT_FACTOR = 4  # ... this, whichever is longer
 TRANSCODE_MAX_ATTEMPTS = 3
 TRANSCODE_MEMORY_LIMIT_BYTES = env.int("TRANSCODE_MEMORY_LIMIT_BYTES", default=6 * 1024**3)  # ffmpeg's address space
+# ffmpeg's CPU-time rlimit: this many CPU seconds per second of video (at least TRANSCODE_MIN_TIMEOUT's worth)
+TRANSCODE_CPU_SECONDS_FACTOR = env.int("TRANSCODE_CPU_SECONDS_FACTOR", default=16)
+MEDIA_TOOL_MAX_FILE_BYTES = env.int("MEDIA_TOOL_MAX_FILE_BYTES", default=2 * 1024**3)  # any one file ffmpeg writes
 TRANSCODE_HEARTBEAT_SECONDS = 5  # a running job renews its lease this often ...
 TRANSCODE_LEASE = timedelta(minutes=2)  # ... for this long; a claim may take over an expired lease
 TRANSCODE_HEARTBEAT_TIMEOUT = timedelta(seconds=env.int("TRANSCODE_HEARTBEAT_TIMEOUT", default=300))  # reaper

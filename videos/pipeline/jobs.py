@@ -190,8 +190,10 @@ def run_job(job_id: uuid.UUID | str, *, worker: str | None = None) -> bool:
     except (NotPlayableMedia, ladder.TranscodeFailed) as exc:
         _fail(job, str(exc), getattr(exc, "log_tail", ""), retry=False)
         return False
-    except Exception as exc:
-        _fail(job, f"{type(exc).__name__}: {exc}", "", retry=True)
+    except Exception:
+        # The exception goes to the log (and Celery); owners read the job's error: a sentence.
+        logger.exception("transcode %s attempt %s failed", job.pk, job.attempts)
+        _fail(job, "Transcoding failed on our side.", "", retry=True)
         raise
 
 

@@ -2,6 +2,7 @@
 transcode."""
 
 import hashlib
+import logging
 import tempfile
 import uuid
 
@@ -13,6 +14,9 @@ from videos import storage
 from videos.models import Video
 from videos.pipeline.jobs import transcode_queue
 from videos.pipeline.probing import NotPlayableMedia, probe
+
+logger = logging.getLogger(__name__)
+UNREADABLE = "The file could not be read as a video."
 
 
 def source_probe(*, video_id: uuid.UUID | str, queue_transcode: bool = True) -> None:
@@ -34,6 +38,12 @@ def source_probe(*, video_id: uuid.UUID | str, queue_transcode: bool = True) -> 
             info = probe(local.name)
         except NotPlayableMedia as exc:
             _mark_source_failed(video, str(exc), digest.hexdigest())
+            return
+        except Exception:
+            # Whatever else the file provokes ends the video too, rather than leaving it `uploaded`
+            # (counted toward quota, never transcoded); the owner reads a sentence, the log the rest.
+            logger.exception("probe of video %s failed", video.pk)
+            _mark_source_failed(video, UNREADABLE, digest.hexdigest())
             return
     with transaction.atomic():
         probed = Video.objects.filter(pk=video.pk, source_key=video.source_key, status=Video.Status.UPLOADED).update(
