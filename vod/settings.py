@@ -294,6 +294,7 @@ REST_FRAMEWORK = {
         # checks of the current password by a signed-in user (password change, account deletion)
         "password_confirm": env.str("THROTTLE_PASSWORD_CONFIRM", default="10/hour"),
         "two_factor": env.str("THROTTLE_TWO_FACTOR", default="20/min"),
+        "views": env.str("THROTTLE_VIEWS", default="60/hour"),  # anonymous view reports per IP
     },
 }
 

@@ -33,12 +33,13 @@ def progress_record(*, user: User, video: Video, position: float) -> WatchProgre
     return WatchProgress(user=user, video=video, position=position, completed=completed)
 
 
-def view_report(*, video: Video, user: User | None, watched_seconds: float, ip: str | None, user_agent: str) -> bool:
+def view_report(*, video: Video, user: User | None, watched_seconds: float, ip: str | None) -> bool:
     """A view a player reports: it counts once VIEW_MIN_SECONDS were watched, once per viewer
-    (the account, or a hash of address and browser for anyone signed out) in VIEW_WINDOW."""
+    (the account, or a hash of the address for anyone signed out) in VIEW_WINDOW. Not the User-Agent:
+    a client rotating it would be a new viewer each time."""
     if watched_seconds < settings.VIEW_MIN_SECONDS:
         return False
-    viewer = _signed_in_viewer(user) if user else _anonymous_viewer(ip, user_agent)
+    viewer = _signed_in_viewer(user) if user else _anonymous_viewer(ip)
     return view_count_once(video=video, viewer=viewer)
 
 
@@ -46,9 +47,9 @@ def _signed_in_viewer(user: User) -> str:
     return f"user:{user.pk}"
 
 
-def _anonymous_viewer(ip: str | None, user_agent: str) -> str:
+def _anonymous_viewer(ip: str | None) -> str:
     """An anonymous viewer's key: a hash, so no address is stored."""
-    return "anon:" + hashlib.sha256(f"{ip}|{user_agent}".encode()).hexdigest()[:32]
+    return "anon:" + hashlib.sha256(f"{ip}".encode()).hexdigest()[:32]
 
 
 def view_count_once(*, video: Video, viewer: str) -> bool:

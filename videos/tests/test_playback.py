@@ -327,6 +327,49 @@ def test_a_view_counts_once_per_viewer_per_window_after_ten_seconds(api_client, 
     assert api_client.get(f"/api/v1/videos/{video.pk}").json()["view_count"] == 3
 
 
+def test_an_anonymous_viewer_is_one_ip_whatever_the_user_agent(api_client):
+    # given one address rotating its User-Agent
+    video = VideoFactory()
+    for number in range(5):
+        api_client.post(
+            f"/api/v1/videos/{video.pk}/views",
+            {"watched_seconds": 30},
+            format="json",
+            REMOTE_ADDR="203.0.113.7",
+            HTTP_USER_AGENT=f"Player/{number}",
+        )
+    # then it counted once
+    video.refresh_from_db()
+    assert video.view_count == 1
+
+
+def test_anonymous_view_reports_are_throttled_per_ip(api_client, auth_client, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "views": "3/hour"},
+    }
+    videos = VideoFactory.create_batch(5)
+
+    def report(client, video, ip):
+        return client.post(f"/api/v1/videos/{video.pk}/views", {"watched_seconds": 30}, format="json", REMOTE_ADDR=ip)
+
+    # when one anonymous address reports views of five videos
+    answers = [report(api_client, video, "203.0.113.8").status_code for video in videos]
+    # then the fourth and fifth are refused, and counted nowhere
+    assert answers == [204, 204, 204, 429, 429]
+    assert sorted(Video.objects.filter(pk__in=[v.pk for v in videos]).values_list("view_count", flat=True)) == [
+        0,
+        0,
+        1,
+        1,
+        1,
+    ]
+    assert_error(report(api_client, videos[0], "203.0.113.8"), 429, "throttled")
+    # while another address, and a signed-in viewer on the same one, still report
+    assert report(api_client, videos[4], "203.0.113.9").status_code == 204
+    assert report(auth_client, videos[4], "203.0.113.8").status_code == 204
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_progress_updates_leave_one_row_each_and_exact_view_counts():
     # given 20 viewers and one video
