@@ -366,7 +366,8 @@ class VideoAdmin(admin.ModelAdmin):
                 self.log_addition(request, video, [{"added": {}}])
                 self.message_user(
                     request,
-                    f"Uploaded “{video.title}” for {video.owner.username}: it is probed and transcoded in the background.",
+                    f"Uploaded “{video.title}” for {video.owner.username}: "
+                    "it is probed and transcoded in the background.",
                     messages.SUCCESS,
                 )
                 return redirect("admin:videos_video_change", video.pk)

@@ -458,6 +458,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "vod.request_context.RequestIdLogFilter"},
         "client_error": {"()": "vod.request_context.ClientErrorLogFilter"},
+        "redact": {"()": "vod.log_redaction.RedactingLogFilter"},
     },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
@@ -471,7 +472,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

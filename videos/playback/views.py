@@ -29,6 +29,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from sessions_app.access_tokens.scopes import Scope
+from sessions_app.authentication import current_session_id
 from videos import storage
 from videos.catalog import selectors
 from videos.errors import RangeNotSatisfiable
@@ -176,7 +177,10 @@ class VideoPlaybackActions:
     def playback(self, request: Request, pk: str | None = None) -> Response:
         video = selectors.video_visible_to(video_id=pk, user=request_user(request))
         answer = signing.playback_answer(
-            video=video, user=request_user(request), build_absolute_uri=request.build_absolute_uri
+            video=video,
+            user=request_user(request),
+            build_absolute_uri=request.build_absolute_uri,
+            session_id=current_session_id(request),
         )
         response = Response(PlaybackSerializer(answer).data)
         if gate.is_gated(video):

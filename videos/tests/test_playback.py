@@ -14,6 +14,8 @@ from django.core.files.storage import default_storage
 from django.db import connection
 
 from accounts.tests.factories import UserFactory
+from sessions_app.models import DeviceSession
+from sessions_app.services import sessions_revoke_for_user
 from testing.clients import assert_error, signed_in_client
 from videos.models import Rendition, Video, WatchProgress
 from videos.tests.conftest import transcoded_video
@@ -179,6 +181,30 @@ def test_a_token_dies_with_its_viewers_access(owner_client, private_video, api_c
     master = local(playback(owner_client, private_video).json()["master_url"])
     Video.objects.filter(pk=private_video.pk).update(owner=UserFactory())  # no longer theirs
     assert_error(api_client.get(master), 403, "playback_token_invalid")
+
+
+@pytest.mark.parametrize("end", ["logout", "password_reset", "revoke"])
+def test_a_token_dies_with_the_session_it_was_issued_to(
+    end, owner_client, private_video, api_client, django_capture_on_commit_callbacks
+):
+    # given a signed-in viewer's playback URL, and one from another session of theirs
+    master = local(playback(owner_client, private_video).json()["master_url"])
+    other = signed_in_client(owner_client.user)
+    other_master = local(playback(other, private_video).json()["master_url"])
+    assert api_client.get(master).status_code == 200
+
+    # when that session ends (its revocation reaches the session cache on commit)
+    with django_capture_on_commit_callbacks(execute=True):
+        if end == "logout":
+            assert owner_client.post("/api/v1/auth/logout").status_code in (200, 204)
+        elif end == "password_reset":
+            sessions_revoke_for_user(user=owner_client.user, reason=DeviceSession.RevokeReason.PASSWORD_RESET)
+        else:
+            assert other.delete(f"/api/v1/sessions/{owner_client.device_session.pk}").status_code == 204
+
+    # then its token is refused at the next playlist fetch; the other session's lives unless it ended too
+    assert_error(api_client.get(master), 403, "playback_token_invalid")
+    assert api_client.get(other_master).status_code == (403 if end == "password_reset" else 200)
 
 
 @pytest.mark.parametrize(
