@@ -153,6 +153,8 @@ if S3_BUCKET:
             "region_name": env.str("S3_REGION", default="") or None,
             "custom_domain": env.str("S3_CUSTOM_DOMAIN", default="") or None,
             "addressing_style": env.str("S3_ADDRESSING_STYLE", default="") or None,
+            # SigV4 explicitly: presigned part URLs sign their Content-Length (V2 cannot sign it).
+            "signature_version": "s3v4",
             "default_acl": None,
             "file_overwrite": False,
             "querystring_auth": True,
