@@ -6,6 +6,7 @@ moves; never rename one of them.
 """
 
 from celery import shared_task
+from django.conf import settings
 
 from videos.catalog import services as catalog_services
 from videos.pipeline import jobs
@@ -46,6 +47,8 @@ def transcode_video(self, job_id: str) -> bool:
     A failed attempt that put the job back in the queue is retried after a growing pause."""
     try:
         return jobs.run_job(job_id)
+    except jobs.OwnerBusy as exc:  # the owner's share of workers is taken: wait, without spending an attempt
+        raise self.retry(exc=exc, countdown=settings.TRANSCODE_OWNER_BUSY_RETRY_SECONDS) from exc
     except Exception as exc:
         if not jobs.awaits_retry(job_id):
             raise

@@ -297,6 +297,7 @@ REST_FRAMEWORK = {
         "password_confirm": env.str("THROTTLE_PASSWORD_CONFIRM", default="10/hour"),
         "two_factor": env.str("THROTTLE_TWO_FACTOR", default="20/min"),
         "views": env.str("THROTTLE_VIEWS", default="60/hour"),  # anonymous view reports per IP
+        "transcode": env.str("THROTTLE_TRANSCODE", default="10/hour"),  # re-transcode requests per user
     },
 }
 
@@ -432,6 +433,9 @@ TRANSCODE_PROFILE = env.str("TRANSCODE_PROFILE", default="default")
 TRANSCODE_MIN_TIMEOUT = 600  # seconds; a job may take this long, or its duration times ...
 TRANSCODE_TIMEOUT_FACTOR = 4  # ... this, whichever is longer
 TRANSCODE_MAX_ATTEMPTS = 3
+# Transcodes one user may have running at once; their next ones wait in the queue (asked again this often).
+TRANSCODE_MAX_ACTIVE_PER_USER = env.int("TRANSCODE_MAX_ACTIVE_PER_USER", default=3)
+TRANSCODE_OWNER_BUSY_RETRY_SECONDS = 30
 TRANSCODE_MEMORY_LIMIT_BYTES = env.int("TRANSCODE_MEMORY_LIMIT_BYTES", default=6 * 1024**3)  # ffmpeg's address space
 # ffmpeg's CPU-time rlimit: this many CPU seconds per second of video (at least TRANSCODE_MIN_TIMEOUT's worth)
 TRANSCODE_CPU_SECONDS_FACTOR = env.int("TRANSCODE_CPU_SECONDS_FACTOR", default=16)

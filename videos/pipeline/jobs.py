@@ -20,6 +20,7 @@ from pathlib import Path
 from boto3.s3.transfer import TransferConfig
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -51,6 +52,11 @@ PUBLISHED_FIELDS = [
 
 class LeaseLost(Exception):
     """Another worker (or the reaper) took the job over; this attempt must stop quietly."""
+
+
+class OwnerBusy(Exception):
+    """The video's owner already has TRANSCODE_MAX_ACTIVE_PER_USER transcodes running: this job
+    waits in the queue (the task asks again later), so one user's uploads cannot take every worker."""
 
 
 def worker_name() -> str:
@@ -92,7 +98,7 @@ def transcode_here(*, video: Video) -> TranscodeJob:
     """Queues a transcode and runs it in this process instead of a worker (`manage.py transcode
     --sync`, `import_video --sync`, tests); returns the job as it ended."""
     job = transcode_queue(video=video, enqueue=False)
-    run_job(job.pk)
+    run_job(job.pk, limit_per_owner=False)
     job.refresh_from_db()
     return job
 
@@ -115,19 +121,34 @@ def _fail_video(video_id: uuid.UUID | str, reason: str) -> None:
     )
 
 
-def _claim(job_id: uuid.UUID | str, worker: str) -> TranscodeJob | None:
+def _claim(job_id: uuid.UUID | str, worker: str, *, limit_per_owner: bool = True) -> TranscodeJob | None:
+    """Takes the job for this worker; None if it is not claimable (done, or another worker's).
+    Raises OwnerBusy while its owner has their share of running jobs (claims of one owner are
+    serialised on their row, so racing workers cannot pass the cap together)."""
     now = timezone.now()
     claimable = Q(status=Job.QUEUED) | Q(status=Job.RUNNING, lease_expires_at__lt=now)
-    claimed = TranscodeJob.objects.filter(claimable, pk=job_id, attempts__lt=F("max_attempts")).update(
-        status=Job.RUNNING,
-        worker=worker,
-        attempts=F("attempts") + 1,
-        lease_expires_at=now + settings.TRANSCODE_LEASE,
-        heartbeat_at=now,
-        started_at=now,
-        progress=0,
-        error="",
-    )
+    with transaction.atomic():
+        job_rows = TranscodeJob.objects.filter(claimable, pk=job_id, attempts__lt=F("max_attempts"))
+        owner_id = job_rows.values_list("video__owner_id", flat=True).first()
+        if owner_id is None:
+            return None
+        if limit_per_owner:
+            get_user_model().objects.select_for_update().filter(pk=owner_id).exists()
+            running = TranscodeJob.objects.filter(
+                video__owner_id=owner_id, status=Job.RUNNING, lease_expires_at__gte=now
+            )
+            if running.exclude(pk=job_id).count() >= settings.TRANSCODE_MAX_ACTIVE_PER_USER:
+                raise OwnerBusy()
+        claimed = job_rows.update(
+            status=Job.RUNNING,
+            worker=worker,
+            attempts=F("attempts") + 1,
+            lease_expires_at=now + settings.TRANSCODE_LEASE,
+            heartbeat_at=now,
+            started_at=now,
+            progress=0,
+            error="",
+        )
     if not claimed:
         return None
     job = TranscodeJob.objects.select_related("video").get(pk=job_id)
@@ -162,9 +183,10 @@ def _heartbeat(job: TranscodeJob, progress: float) -> None:
         raise LeaseLost()
 
 
-def run_job(job_id: uuid.UUID | str, *, worker: str | None = None) -> bool:
-    """Claims and runs one job; True when this call published it."""
-    job = _claim(job_id, worker or worker_name())
+def run_job(job_id: uuid.UUID | str, *, worker: str | None = None, limit_per_owner: bool = True) -> bool:
+    """Claims and runs one job; True when this call published it. OwnerBusy: not claimed, ask again
+    later (`limit_per_owner=False`: an operator's run here, outside the workers' shares)."""
+    job = _claim(job_id, worker or worker_name(), limit_per_owner=limit_per_owner)
     if job is None:
         return False
     beat = Heartbeat(job)

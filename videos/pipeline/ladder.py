@@ -98,6 +98,14 @@ def plan_for(info: MediaInfo) -> Plan:
     )
 
 
+def estimated_bytes(plan: Plan) -> int:
+    """What the ladder will store, about: every rung's bitrate (and the one audio rendition's)
+    times the duration. Fixed keyframes and capped bitrates make the output track the ladder's
+    bitrates whatever the source, so a small source of noise cannot hide a large output."""
+    kbps = sum(rung.video_kbps for rung in plan.rungs) + (profile()["audio_kbps"] if plan.has_audio else 0)
+    return math.ceil(kbps * 1000 / 8 * plan.duration)
+
+
 def _scale(rung: Rung, portrait: bool) -> str:
     return f"scale={rung.short_side}:-2" if portrait else f"scale=-2:{rung.short_side}"
 
