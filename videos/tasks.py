@@ -59,3 +59,9 @@ def transcode_video(self, job_id: str) -> bool:
 def reap_stuck_jobs() -> dict[str, int]:
     """Periodic (beat): requeues or fails jobs whose worker stopped sending heartbeats."""
     return jobs.jobs_reap()
+
+
+@shared_task(name="videos.tasks.move_published_version", acks_late=True, autoretry_for=(Exception,), max_retries=5)
+def move_published_version(video_id: str) -> bool:
+    """Moves a formerly public video's files away from the URLs PLAYBACK_PUBLIC_BASE_URL gave out."""
+    return jobs.version_move(video_id=video_id)

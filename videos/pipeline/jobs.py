@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from videos import keys, storage
 from videos.errors import NoSource, TranscodeInProgress
-from videos.models import Rendition, TranscodeJob, Video
+from videos.models import Rendition, TranscodeJob, Video, VideoPlan
 from videos.pipeline import ladder
 from videos.pipeline.probing import MediaInfo, NotPlayableMedia, probe
 
@@ -321,6 +321,50 @@ def _delete_other_versions(video: Video, keep: str) -> None:
         }
     for prefix in prefixes - {keep}:
         storage.delete_prefix(prefix)
+
+
+def version_move(*, video_id: uuid.UUID | str) -> bool:
+    """Moves the published version to a fresh prefix and deletes the old one, for a video that is
+    no longer public (or became gated) while PLAYBACK_PUBLIC_BASE_URL served its files: their public
+    URLs were handed out and would keep working for as long as the files exist. True if moved."""
+    video = Video.objects.filter(pk=video_id).first()
+    if video is None or not video.hls_prefix:
+        return False
+    if video.visibility == Video.Visibility.PUBLIC and not VideoPlan.objects.filter(video=video).exists():
+        return False  # public again meanwhile: nothing to hide
+    old, new = video.hls_prefix, keys.hls_version_prefix(video.pk, uuid.uuid4(), 0)
+    _copy_prefix(old, new)
+    with transaction.atomic():
+        locked = Video.objects.select_for_update(of=("self",)).filter(pk=video.pk, hls_prefix=old).first()
+        if locked is None:  # a transcode published another version meanwhile (and deletes this one)
+            transaction.on_commit(partial(storage.delete_prefix, new))
+            return False
+        locked.hls_prefix = new
+        for field in ("master_key", "poster_key", "storyboard_key"):
+            setattr(locked, field, new + getattr(locked, field).removeprefix(old))
+        locked.save(update_fields=["hls_prefix", "master_key", "poster_key", "storyboard_key", "updated_at"])
+        for rendition in locked.renditions.all():
+            rendition.playlist_key = new + rendition.playlist_key.removeprefix(old)
+            rendition.save(update_fields=["playlist_key"])
+        transaction.on_commit(partial(storage.delete_prefix, old))
+    return True
+
+
+def _copy_prefix(source: str, target: str) -> None:
+    """Copies every object under `source` to the same relative key under `target` (server-side on S3)."""
+    if storage.uses_s3():
+        client, bucket = storage.s3_client(), storage.s3_bucket()
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=source):
+            for obj in page.get("Contents", []):
+                key = target + obj["Key"].removeprefix(source)
+                client.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": obj["Key"]})
+        return
+    folders, files = default_storage.listdir(source)
+    for name in files:
+        with default_storage.open(source + name, "rb") as handle:
+            storage.save_exactly(target + name, File(handle))
+    for folder in folders:
+        _copy_prefix(f"{source}{folder}/", f"{target}{folder}/")
 
 
 def _fail(job: TranscodeJob, error: str, log_tail: str, *, retry: bool) -> None:

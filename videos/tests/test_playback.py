@@ -18,7 +18,8 @@ from sessions_app.models import DeviceSession
 from sessions_app.services import sessions_revoke_for_user
 from testing.clients import assert_error, signed_in_client
 from videos.models import Rendition, Video, WatchProgress
-from videos.tests.conftest import transcoded_video
+from videos.pipeline import jobs
+from videos.tests.conftest import stored_keys, transcoded_video
 from videos.tests.factories import DraftVideoFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
@@ -250,6 +251,31 @@ def test_public_videos_use_the_public_base_url_when_configured(api_client, setti
     urls = playback(api_client, video).json()
     assert urls["master_url"] == f"https://cdn.example.com/media/{video.master_key}"
     assert urls["expires_at"] is None
+
+
+def test_a_public_video_made_private_moves_its_files_off_the_public_urls(
+    owner_client, backend, settings, django_capture_on_commit_callbacks
+):
+    # given a public video whose files were handed out as plain public URLs
+    settings.PLAYBACK_PUBLIC_BASE_URL = "https://cdn.example.com/media"
+    video = published(VideoFactory(owner=owner_client.user))
+    old_master = video.master_key
+    assert playback(owner_client, video).json()["master_url"].endswith(old_master)
+
+    # when its owner makes it private, which queues the move after commit, and the task runs
+    with django_capture_on_commit_callbacks() as queued:
+        response = owner_client.patch(f"/api/v1/videos/{video.pk}", {"visibility": "private"}, format="json")
+    assert response.status_code == 200 and len(queued) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.version_move(video_id=video.pk) is True
+
+    # then nothing is left under the old keys, and the video plays from its new ones, signed
+    video.refresh_from_db()
+    assert video.master_key != old_master and not default_storage.exists(old_master)
+    assert stored_keys(old_master.rsplit("/", 1)[0] + "/") == []
+    master = playback(owner_client, video).json()["master_url"]
+    assert "/playback/" in master and fetch(owner_client, master).status_code == 200
+    assert Rendition.objects.get(video=video).playlist_key.startswith(video.hls_prefix)
 
 
 def test_a_really_transcoded_video_plays_through_its_signed_urls(owner_client, media_factory, backend, api_client):
