@@ -8,10 +8,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from accounts.models import User
+from accounts.tests.factories import UserFactory
 from testing import images as test_images
 from testing.clients import assert_error
 from videos import keys
 from videos.tests.conftest import stored_bytes, stored_keys
+from vod import images
 
 URL = "/api/v1/users/me/avatar"
 
@@ -156,3 +158,28 @@ def test_an_unknown_avatar_is_404(api_client, db):
 
 def test_signed_out_callers_cannot_set_an_avatar(api_client, db):
     assert_error(_put_raw(api_client, test_images.picture()), 401, "not_authenticated")
+
+
+def test_the_admin_user_page_previews_the_avatar(auth_client, client):
+    assert _put_raw(auth_client, test_images.picture()).status_code == 200
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = client.get(f"/admin/accounts/user/{auth_client.user.pk}/change/").content.decode()
+    auth_client.user.refresh_from_db()
+    assert f'src="/api/v1/avatars/{auth_client.user.avatar_id}/256.webp"' in page
+
+
+def test_reading_stops_one_byte_past_the_limit():
+    """The stream is never read further than the limit plus one byte, whatever it holds."""
+
+    class Endless(io.RawIOBase):
+        def __init__(self):
+            self.read_total = 0
+
+        def read(self, size=-1):
+            self.read_total += size
+            return b"\0" * size
+
+    stream = Endless()
+    with pytest.raises(images.ImageTooLarge):
+        images.read_limited(stream, limit=1000)
+    assert stream.read_total == 1001
