@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, renderer_classes
@@ -30,7 +31,7 @@ from vod.serializers import validated
 from vod.viewsets import UUIDLookupMixin
 
 MULTIPART_OVERHEAD = 64 * 1024  # the fields and boundaries around a file of the largest size
-VIDEO_ID = OpenApiParameter("video_pk", str, OpenApiParameter.PATH, description="The video's id.")
+VIDEO_ID = OpenApiParameter("video_pk", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The video's id.")
 
 
 def _content(request: Request, attrs: dict) -> bytes | None:
@@ -67,6 +68,7 @@ class CaptionViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
     """`videos/{id}/captions`: a video's subtitle and caption tracks (owner and staff; others 404)."""
 
     serializer_class = CaptionSerializer
+    queryset = Caption.objects.none()  # for the schema; every action reads through the selectors
     parser_classes = [JSONParser, MultiPartParser]
     pagination_class = None
     token_scopes = {
