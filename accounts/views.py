@@ -9,6 +9,7 @@ from rest_framework.decorators import action, api_view, authentication_classes, 
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.errors import AccountDisabled, AccountLocked, EmailNotVerified, InvalidCode, InvalidCredentials
@@ -278,7 +279,6 @@ class UserViewSet(UUIDLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
     token_scopes = {
         **dict.fromkeys(["list", "retrieve", "create", "deactivate"], Scope.STAFF),
         "me": {"GET": Scope.ACCOUNT_READ, "PATCH": NO_TOKENS, "DELETE": NO_TOKENS},
-        "avatar": NO_TOKENS,  # a profile change, as PATCH users/me
     }
     serializer_class = StaffUserSerializer
 
@@ -344,31 +344,37 @@ class UserViewSet(UUIDLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(UserSerializer(request.user, context={"request": request}).data)
 
+
+class AvatarView(APIView):
+    """`users/me/avatar`: set or remove my avatar (a profile change: password sign-ins only)."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser]
+    token_scopes = {"put": NO_TOKENS, "delete": NO_TOKENS}
+
     @extend_schema(
         tags=["users"],
         summary="Set my avatar (JPEG, PNG or WebP up to IMAGE_MAX_BYTES; re-encoded to 64/256/512 squares)",
         description="The body is the image itself, whatever its Content-Type, or multipart/form-data with the "
         "image in `file`. The format is read from the bytes, never the name or declared type.",
-        methods=["PUT"],
         request=images.SCHEMA_BODY,
         responses=UserSerializer,
+        operation_id="users_me_avatar_update",
     )
-    @extend_schema(
-        tags=["users"], summary="Remove my avatar", methods=["DELETE"], request=None, responses=UserSerializer
-    )
-    @action(
-        detail=False,
-        methods=["put", "delete"],
-        url_path="me/avatar",
-        permission_classes=[IsAuthenticated],
-        parser_classes=[MultiPartParser],
-    )
-    def avatar(self, request):
-        if request.method == "PUT":
-            services.avatar_set(user=request.user, data=images.uploaded_bytes(request))
-        else:
-            services.avatar_delete(user=request.user)
+    def put(self, request):
+        services.avatar_set(user=request.user, data=images.uploaded_bytes(request))
         return Response(UserSerializer(request.user, context={"request": request}).data)
+
+    @extend_schema(
+        tags=["users"],
+        summary="Remove my avatar",
+        request=None,
+        responses={204: None},
+        operation_id="users_me_avatar_destroy",
+    )
+    def delete(self, request):
+        services.avatar_delete(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema(

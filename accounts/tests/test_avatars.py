@@ -79,8 +79,8 @@ def test_replacing_and_deleting_an_avatar_deletes_the_old_files(auth_client, dja
     # and when deleted, none
     with django_capture_on_commit_callbacks(execute=True):
         response = auth_client.delete(URL)
-    assert response.status_code == 200
-    assert response.json()["avatar_urls"] is None
+    assert response.status_code == 204
+    assert auth_client.get("/api/v1/users/me").json()["avatar_urls"] is None
     assert stored_keys(keys.avatar_prefix(second)) == []
     assert User.objects.get(pk=auth_client.user.pk).avatar_id is None
 

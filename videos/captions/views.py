@@ -3,6 +3,7 @@ them under a playback token (the SUBTITLES media playlist and its WebVTT)."""
 
 from typing import Any
 
+from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import HttpResponse
@@ -172,7 +173,7 @@ def caption_vtt(request: Request, token: str, caption_id: str) -> HttpResponseBa
     try:
         with default_storage.open(caption.key, "rb") as handle:
             stored = handle.read().decode()
-    except FileNotFoundError:
+    except (FileNotFoundError, ClientError):
         raise NotFoundError() from None
     response = HttpResponse(playlists.served_vtt(stored), content_type="text/vtt; charset=utf-8")
     response["Cache-Control"] = NO_STORE

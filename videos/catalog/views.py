@@ -161,15 +161,15 @@ class VideoViewSet(VideoPlaybackActions, VideoSourceActions, UUIDLookupMixin, vi
         summary="Remove the uploaded poster (back to the generated one)",
         methods=["DELETE"],
         request=None,
-        responses=MyVideoSerializer,
+        responses={204: None},
     )
     @action(detail=True, methods=["put", "delete"], parser_classes=[MultiPartParser])
     def poster(self, request: Request, pk: str | None = None) -> Response:
         video = self._managed(pk)
-        if request.method == "PUT":
-            services.poster_set(video=video, data=images.uploaded_bytes(request))
-        else:
+        if request.method == "DELETE":
             services.poster_delete(video=video)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        services.poster_set(video=video, data=images.uploaded_bytes(request))
         video = selectors.video_visible_to(video_id=video.pk, user=signed_in_user(request))
         return Response(MyVideoSerializer(video, context=media_context(request)).data)
 

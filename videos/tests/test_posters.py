@@ -87,8 +87,8 @@ def test_replacing_and_deleting_a_poster_deletes_its_files(owner, django_capture
     second = video.custom_poster_id
     with django_capture_on_commit_callbacks(execute=True):
         response = owner.delete(f"/api/v1/videos/{video.pk}/poster")
-    assert response.status_code == 200
-    assert response.json()["poster_url"].endswith("/poster.jpg")
+    assert response.status_code == 204
+    assert owner.get(f"/api/v1/videos/{video.pk}").json()["poster_url"].endswith("/poster.jpg")
     assert stored_keys(keys.poster_prefix(video.pk, second)) == []
 
 
