@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from accounts.models import User
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import TEST_PASSWORD, UserFactory
 from testing import images as test_images
 from testing.clients import assert_error
 from videos import keys
@@ -183,3 +183,14 @@ def test_reading_stops_one_byte_past_the_limit():
     with pytest.raises(images.ImageTooLarge):
         images.read_limited(stream, limit=1000)
     assert stream.read_total == 1001
+
+
+def test_deleting_the_account_deletes_the_avatar_files(auth_client, django_capture_on_commit_callbacks):
+    assert _put_raw(auth_client, test_images.picture()).status_code == 200
+    auth_client.user.refresh_from_db()
+    prefix = keys.avatar_prefix(auth_client.user.avatar_id)
+    assert len(stored_keys(prefix)) == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auth_client.delete("/api/v1/users/me", {"password": TEST_PASSWORD}, format="json")
+    assert response.status_code == 204, response.content
+    assert stored_keys(prefix) == []

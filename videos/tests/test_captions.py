@@ -8,8 +8,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.tests.factories import UserFactory
 from testing.clients import assert_error, signed_in_client
+from testing.race import run_concurrently
 from videos import keys
 from videos.captions import webvtt
+from videos.captions.services import caption_create
+from videos.errors import CaptionExists
 from videos.models import Caption, Video
 from videos.tests.conftest import stored_bytes, stored_keys
 from videos.tests.factories import VideoFactory
@@ -336,3 +339,33 @@ def test_removing_a_track_takes_it_out_of_the_master_at_once(owner, api_client):
     assert "SUBTITLES" in api_client.get(answer["master_url"]).content.decode()
     owner.delete(_url(video, caption["id"]))
     assert "SUBTITLES" not in api_client.get(answer["master_url"]).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_tracks_of_one_language_and_kind_make_one_and_one_default():
+    # given
+    video = published_video(UserFactory())
+
+    # when five requests add a default English track at once, and five a default track each in its own language
+    same = run_concurrently(
+        lambda i: caption_create(video=video, language="en", label=f"x{i}", kind="subtitles", content=VTT),
+        threads=5,
+    )
+    others = run_concurrently(
+        lambda i: caption_create(
+            video=video,
+            language=["de", "fr", "it", "es", "nl"][i],
+            label="y",
+            kind="subtitles",
+            is_default=True,
+            content=VTT,
+        ),
+        threads=5,
+    )
+
+    # then one English track exists, the others got caption_exists; and exactly one track is the default
+    assert sum(o.error is None for o in same) == 1
+    assert all(isinstance(o.error, CaptionExists) for o in same if o.error is not None)
+    assert all(o.error is None for o in others)
+    assert Caption.objects.filter(video=video).count() == 6
+    assert Caption.objects.filter(video=video, is_default=True).count() == 1
