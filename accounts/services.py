@@ -6,6 +6,7 @@ register and login pay for one password hash either way, resend and forgot only 
 that looks the address up in the worker.
 """
 
+import uuid
 from datetime import datetime
 from typing import NoReturn
 
@@ -20,7 +21,7 @@ from django.utils import timezone
 from accounts.emails import queue_email
 from accounts.errors import AccountDisabled, EmailNotVerified, InvalidCode, InvalidCredentials
 from accounts.lockout import failure_record, failures_clear, lockout_check, unknown_name_state
-from accounts.models import OneTimeCode, User
+from accounts.models import AVATAR_SIZES, OneTimeCode, User
 from accounts.one_time_codes import code_consume, code_issue, code_ttl_minutes
 from accounts.selectors import user_by_email, user_by_login, username_taken
 from sessions_app.access_tokens.models import PersonalAccessToken
@@ -29,7 +30,9 @@ from sessions_app.challenges import Challenge, sign_in_or_challenge
 from sessions_app.models import DeviceSession
 from sessions_app.selectors import two_factor_device
 from sessions_app.services import SignIn, sessions_revoke_for_user
+from videos import keys, storage
 from videos.catalog.services import videos_delete_for_owner
+from vod import images
 from vod.exceptions import InvalidInput, PermissionDeniedError
 
 Purpose = OneTimeCode.Purpose
@@ -289,6 +292,7 @@ def user_delete(*, user: User, password: str) -> None:
     with transaction.atomic():
         sessions_revoke_for_user(user=user, reason=Reason.ACCOUNT_DELETED)
         videos_delete_for_owner(owner=user)
+        _avatar_files_delete_on_commit(user.avatar_id)
         user.delete()
 
 
@@ -337,3 +341,43 @@ def user_deactivate(*, user: User) -> User:
 
 def user_unlock(*, user: User) -> None:
     failures_clear(user)
+
+
+# --- avatars ----------------------------------------------------------------------------------
+
+
+def _avatar_files_delete_on_commit(avatar_id) -> None:
+    if avatar_id:
+        keys_ = [keys.avatar_key(avatar_id, size) for size in AVATAR_SIZES]
+        transaction.on_commit(lambda: storage.delete_keys(keys_))
+
+
+def avatar_set(*, user: User, data: bytes) -> User:
+    """Checks and re-encodes the image (`vod.images`), stores its squares under a new UUID, points
+    the user at them, and deletes the previous avatar's files once that is committed. A refused
+    image stores nothing."""
+    variants = images.square_variants(images.decode(data), AVATAR_SIZES)
+    avatar_id = uuid.uuid4()
+    files = {keys.avatar_key(avatar_id, size): webp for size, webp in variants.items()}
+    storage.save_all(files)
+    try:
+        with transaction.atomic():
+            locked = User.objects.select_for_update().get(pk=user.pk)
+            _avatar_files_delete_on_commit(locked.avatar_id)
+            locked.avatar_id = avatar_id
+            locked.save(update_fields=["avatar_id", "updated_at"])
+    except BaseException:
+        storage.delete_keys(files)
+        raise
+    user.avatar_id = avatar_id
+    return user
+
+
+@transaction.atomic
+def avatar_delete(*, user: User) -> User:
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    _avatar_files_delete_on_commit(locked.avatar_id)
+    locked.avatar_id = None
+    locked.save(update_fields=["avatar_id", "updated_at"])
+    user.avatar_id = None
+    return user

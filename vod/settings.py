@@ -401,6 +401,9 @@ UPLOAD_PART_SIZE = env.int("UPLOAD_PART_SIZE", default=16 * 1024**2)  # S3 needs
 UPLOAD_MAX_PARTS = 10_000  # S3's limit
 UPLOAD_TTL = timedelta(hours=env.int("UPLOAD_TTL_HOURS", default=24))  # then the sweeper aborts it
 UPLOAD_URL_EXPIRY = timedelta(hours=6)  # part URLs; GET uploads/{id} hands out fresh ones
+# Avatars and posters (vod/images.py); captions (videos/captions).
+IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=10 * 1024**2)
+CAPTION_MAX_BYTES = env.int("CAPTION_MAX_BYTES", default=2 * 1024**2)
 VIDEO_SEARCH_CONFIG = env.str("VIDEO_SEARCH_CONFIG", default="english")  # PostgreSQL text search config
 FFPROBE_TIMEOUT = 60
 FFPROBE_CPU_SECONDS = env.int("FFPROBE_CPU_SECONDS", default=30)  # CPU-time rlimit of ffprobe and short passes
