@@ -12,6 +12,7 @@ from accounts.models import Plan, User
 from videos import keys, storage
 from videos.models import Category, Tag, Video
 from vod.exceptions import InvalidInput
+from webhooks.services import emit
 
 MAX_TAGS = 20
 TAG_MAX_LENGTH = cast(int, Tag._meta.get_field("name").max_length)
@@ -85,6 +86,7 @@ def video_create(
     if required_plans:
         _set_required_plans(video, required_plans)
     _refresh_search_vector(video)
+    emit("video.created", video)
     return video
 
 
@@ -105,6 +107,7 @@ def video_update(*, video: Video, **changes) -> Video:
     if required_plans is not None:
         _set_required_plans(video, required_plans)
     _refresh_search_vector(video)
+    emit("video.updated", video)
     return video
 
 
@@ -131,6 +134,7 @@ def video_delete(*, video: Video) -> None:
     from videos.tasks import delete_video_storage
 
     video_id = str(video.pk)
+    emit("video.deleted", video)
     video.delete()
     transaction.on_commit(lambda: delete_video_storage.delay(video_id))
 
