@@ -65,12 +65,13 @@ def _kick_key(endpoint_id) -> str:
     return f"webhooks:drain-queued:{endpoint_id}"
 
 
-def kick(endpoint_ids) -> None:
-    """Queues a drain task per endpoint unless one is queued already (one cache write each)."""
+def kick(endpoint_ids, *, force: bool = False) -> None:
+    """Queues a drain task per endpoint unless one is queued already (one cache write each).
+    `force` (beat) queues one anyway: a queued task may have died with its worker."""
     from webhooks.tasks import deliver_endpoint
 
     for endpoint_id in endpoint_ids:
-        if cache.add(_kick_key(endpoint_id), 1, timeout=KICK_TTL):
+        if cache.add(_kick_key(endpoint_id), 1, timeout=KICK_TTL) or force:
             deliver_endpoint.apply_async((str(endpoint_id),), queue=settings.WEBHOOK_QUEUE)
 
 
@@ -83,7 +84,7 @@ def dispatch_due() -> int:
         .distinct()
     )
     endpoint_ids = list(due)
-    kick(endpoint_ids)
+    kick(endpoint_ids, force=True)
     return len(endpoint_ids)
 
 

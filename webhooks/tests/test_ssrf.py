@@ -64,7 +64,7 @@ HOSTILE = [
     "https://224.0.0.1/hook",  # multicast
     "https://[fe80::1]/hook",  # link-local
     "https://mixed.example.com/hook",  # one private address among public ones
-    "https://１２７.０.０.１/hook",  # full-width digits fold to 127.0.0.1
+    "https://\uff11\uff12\uff17.\uff10.\uff10.\uff11/hook",  # full-width digits fold to 127.0.0.1
 ]
 
 
