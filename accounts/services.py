@@ -34,6 +34,7 @@ from videos import keys, storage
 from videos.catalog.services import videos_delete_for_owner
 from vod import images
 from vod.exceptions import InvalidInput, PermissionDeniedError
+from webhooks.services import emit
 
 Purpose = OneTimeCode.Purpose
 Reason = DeviceSession.RevokeReason
@@ -80,10 +81,12 @@ def _password_set_with_code(*, email: str, purpose: str, code: str, password: st
         return None
     _validate_password(password, user=user, field=field)
     user.set_password(password)
-    user.is_verified = True
+    verified_now, user.is_verified = not user.is_verified, True
     user.failed_login_count, user.locked_until, user.last_failed_login_at = 0, None, None
     lockout = ["failed_login_count", "locked_until", "last_failed_login_at"]
     user.save(update_fields=["password", "is_verified", *lockout, "updated_at"])
+    if verified_now:
+        emit("user.verified", user)
     return user
 
 
@@ -116,6 +119,7 @@ def user_register(*, email: str, username: str, password: str) -> None:
         try:
             with transaction.atomic():
                 user = User.objects.create_user(email=email, username=username, password=password)
+                emit("user.created", user)
                 _send_code(user=user, purpose=Purpose.VERIFY_EMAIL, template="verify_email")
             return
         except IntegrityError:  # registered concurrently: from here on it is an existing account
@@ -309,9 +313,11 @@ def user_create_by_staff(*, by: User | None, email: str, username: str, password
     _validate_password(password, user=User(email=email, username=username))
     try:
         with transaction.atomic():
-            return User.objects.create_user(
+            user = User.objects.create_user(
                 email=email, username=username, password=password, is_staff=is_staff, is_verified=True
             )
+            emit("user.created", user)
+            return user
     except IntegrityError:
         raise InvalidInput({"email": ["An account with this email or username exists."]}) from None
 
@@ -334,6 +340,7 @@ def user_deactivate(*, user: User) -> User:
     """Disables sign-in and ends every session and access token at once."""
     user.is_active = False
     user.save(update_fields=["is_active", "updated_at"])
+    emit("user.deactivated", user)
     sessions_revoke_for_user(user=user, reason=Reason.ACCOUNT_DISABLED)
     tokens_revoke_for_user(user=user, reason=PersonalAccessToken.RevokeReason.ACCOUNT_DISABLED)
     return user

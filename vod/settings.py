@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "accounts",
     "sessions_app",
     "videos",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -236,6 +237,8 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stuck-transcode-jobs": {"task": "videos.tasks.reap_stuck_jobs", "schedule": 60},
     "expire-subscriptions": {"task": "accounts.tasks.expire_subscriptions", "schedule": 300},
     "remind-ending-subscriptions": {"task": "accounts.tasks.remind_ending_subscriptions", "schedule": 3600},
+    "dispatch-due-webhooks": {"task": "webhooks.tasks.dispatch_due", "schedule": 5},
+    "purge-old-webhook-messages": {"task": "webhooks.tasks.purge_old_messages", "schedule": 3600},
 }
 
 # --- email ----------------------------------------------------------------------------------
@@ -446,6 +449,27 @@ MEDIA_TOOL_MAX_FILE_BYTES = env.int("MEDIA_TOOL_MAX_FILE_BYTES", default=2 * 102
 TRANSCODE_HEARTBEAT_SECONDS = 5  # a running job renews its lease this often ...
 TRANSCODE_LEASE = timedelta(minutes=2)  # ... for this long; a claim may take over an expired lease
 TRANSCODE_HEARTBEAT_TIMEOUT = timedelta(seconds=env.int("TRANSCODE_HEARTBEAT_TIMEOUT", default=300))  # reaper
+
+# --- webhooks -------------------------------------------------------------------------------
+# Endpoint URLs must resolve to global addresses only (no loopback, private, link-local, CGNAT,
+# metadata...), over https, on these ports. WEBHOOK_ALLOW_PRIVATE_NETWORKS lifts all three rules
+# for development and tests; production refuses to start with it.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+if PRODUCTION and WEBHOOK_ALLOW_PRIVATE_NETWORKS:
+    raise ImproperlyConfigured("WEBHOOK_ALLOW_PRIVATE_NETWORKS cannot be on when VOD_ENV=production.")
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)  # plain http to global addresses
+WEBHOOK_ALLOWED_PORTS = [int(port) for port in env.list("WEBHOOK_ALLOWED_PORTS", default=["443", "80"])]
+# Encrypts endpoint secrets at rest; unset: derived from SECRET_KEY (vod.encryption).
+WEBHOOK_SECRET_KEY = env.str("WEBHOOK_SECRET_KEY", default="")
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=15)  # a whole attempt, connect to last byte
+# A claimed delivery belongs to its worker this long; then another may take it over (same webhook-id).
+WEBHOOK_DELIVERY_LEASE_SECONDS = env.int("WEBHOOK_DELIVERY_LEASE_SECONDS", default=60)
+WEBHOOK_MAX_IN_FLIGHT = env.int("WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", default=4)  # concurrent requests per endpoint
+WEBHOOK_QUEUE = env.str("WEBHOOK_QUEUE", default="default")  # the Celery queue of delivery tasks
+WEBHOOK_ENDPOINTS_PER_USER = 20
+WEBHOOK_DISABLE_AFTER = timedelta(days=5)  # failing this long without a success disables an endpoint
+WEBHOOK_RETRY_AFTER_MAX = timedelta(hours=10)  # a receiver's Retry-After is honoured up to this
+WEBHOOK_RETENTION = timedelta(days=env.int("WEBHOOK_RETENTION_DAYS", default=30))  # delivery log kept
 
 # --- logging --------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")

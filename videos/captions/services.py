@@ -14,6 +14,7 @@ from videos import keys, storage
 from videos.captions import webvtt
 from videos.errors import CaptionExists, CaptionInvalid, CaptionLimitReached, VideoNotReady
 from videos.models import Caption, Video
+from webhooks.services import emit
 
 MAX_TRACKS_PER_VIDEO = 50
 # BCP 47, the subset players use: language (2-3 letters), optional script (4), optional region
@@ -84,7 +85,7 @@ def caption_create(
                 cue_count=len(track.cues),
                 size=size,
             )
-            # The `caption.ready` webhook event is emitted here, in this transaction (webhooks branch).
+            emit("caption.ready", caption)
     except BaseException:
         default_storage.delete(key)
         raise

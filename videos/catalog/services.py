@@ -15,6 +15,7 @@ from videos.models import Category, Tag, Video, VideoPlan
 from videos.pipeline.ladder import poster_widths
 from vod import images
 from vod.exceptions import InvalidInput
+from webhooks.services import emit
 
 MAX_TAGS = 20
 TAG_MAX_LENGTH = cast(int, Tag._meta.get_field("name").max_length)
@@ -88,6 +89,7 @@ def video_create(
     if required_plans:
         _set_required_plans(video, required_plans)
     _refresh_search_vector(video)
+    emit("video.created", video)
     return video
 
 
@@ -111,6 +113,7 @@ def video_update(*, video: Video, **changes) -> Video:
     _refresh_search_vector(video)
     if was_served_publicly and not _served_publicly(video):
         _move_public_files_on_commit(video)
+    emit("video.updated", video)
     return video
 
 
@@ -192,6 +195,7 @@ def video_delete(*, video: Video) -> None:
     from videos.tasks import delete_video_storage
 
     video_id = str(video.pk)
+    emit("video.deleted", video)
     video.delete()
     transaction.on_commit(lambda: delete_video_storage.delay(video_id))
 

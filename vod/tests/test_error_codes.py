@@ -10,6 +10,7 @@ ERROR_MODULES = [
     "accounts.subscriptions.errors",
     "sessions_app.errors",
     "videos.errors",
+    "webhooks.errors",
 ]
 CODES = {
     # vod
@@ -66,6 +67,12 @@ CODES = {
     "caption_too_large",
     "caption_exists",
     "caption_limit_reached",
+    # webhooks
+    "webhook_url_not_allowed",
+    "webhook_url_unresolvable",
+    "webhook_events_not_allowed",
+    "webhook_endpoint_limit",
+    "webhook_endpoint_disabled",
     "playback_token_expired",
     "range_not_satisfiable",
     "subscription_required",
