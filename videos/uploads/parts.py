@@ -35,7 +35,7 @@ def check_part_token(token: str, upload_id: uuid.UUID | str | None, number: int)
 
 def part_url(upload: Upload, number: int, build_absolute_uri: Callable[[str], str]) -> str:
     if upload.backend == Upload.Backend.S3:
-        return storage.s3_client().generate_presigned_url(
+        return storage.s3_public_client().generate_presigned_url(
             "upload_part",
             Params={
                 "Bucket": storage.s3_bucket(),
