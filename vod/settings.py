@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "vod.request_context.RequestIdMiddleware",
+    "vod.health.HealthProbeMiddleware",  # whatever ALLOWED_HOSTS: probes use container addresses
     "django.middleware.security.SecurityMiddleware",
     "vod.trailing_slash.OptionalTrailingSlashMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -76,7 +77,7 @@ MIDDLEWARE = [
 ]
 
 if PRODUCTION:  # serves collected static files under gunicorn; runserver serves them in development
-    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(3, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "vod.urls"
 WSGI_APPLICATION = "vod.wsgi.application"
