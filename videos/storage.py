@@ -2,10 +2,13 @@
 filesystem: streaming saves of known size, exact keys, concatenation, and deleting a prefix. Which
 key holds what is `videos.keys`."""
 
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import boto3
+from botocore.config import Config
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
@@ -24,6 +27,31 @@ def _s3_storage() -> Any:
 
 def s3_client() -> Any:
     return _s3_storage().connection.meta.client
+
+
+def s3_public_client() -> Any:
+    """The client that presigns URLs for browsers (playback, posters, storyboards, upload parts):
+    the same credentials, region, SigV4 and addressing style as `s3_client()`, but the endpoint
+    S3_PUBLIC_ENDPOINT_URL, since a signature covers the host it was made for."""
+    if not settings.S3_PUBLIC_ENDPOINT_URL:
+        return s3_client()
+    s3 = _s3_storage()
+    endpoint = settings.S3_PUBLIC_ENDPOINT_URL
+    return _client_for(endpoint, s3.access_key, s3.secret_key, s3.region_name, s3.addressing_style)
+
+
+@functools.lru_cache(maxsize=4)
+def _client_for(
+    endpoint_url: str, access_key: str | None, secret_key: str | None, region: str | None, style: str | None
+) -> Any:
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name=region,
+        config=Config(signature_version="s3v4", s3={"addressing_style": style} if style else {}),
+    )
 
 
 def s3_bucket() -> str:
@@ -193,3 +221,45 @@ def save_all(files: dict[str, bytes]) -> None:
 def delete_keys(keys: Iterable[str]) -> None:
     for key in keys:
         default_storage.delete(key)
+
+
+# The browser-facing rule of the bucket: players GET segments (HEAD to probe), uploaders PUT parts
+# and must read each part's ETag, from the frontends' origins (CORS_ALLOWED_ORIGINS).
+CORS_METHODS = ["GET", "HEAD", "PUT"]
+CORS_EXPOSED = ["ETag", "Content-Length", "Content-Range"]
+
+
+def bucket_cors_rule(origins: list[str]) -> dict:
+    return {
+        "AllowedOrigins": list(origins),
+        "AllowedMethods": CORS_METHODS,
+        "AllowedHeaders": ["*"],
+        "ExposeHeaders": CORS_EXPOSED,
+        "MaxAgeSeconds": 3600,
+    }
+
+
+def bucket_cors_apply(origins: list[str]) -> None:
+    """Replaces the bucket's CORS configuration with the one rule (`manage.py configure_bucket_cors`)."""
+    s3_client().put_bucket_cors(Bucket=s3_bucket(), CORSConfiguration={"CORSRules": [bucket_cors_rule(origins)]})
+
+
+def bucket_cors_problems(origins: list[str]) -> list[str]:
+    """What the bucket's CORS configuration lacks for these origins (empty: playback and browser
+    uploads work); `manage.py vod_status` reports it."""
+    from botocore.exceptions import ClientError
+
+    try:
+        rules = s3_client().get_bucket_cors(Bucket=s3_bucket()).get("CORSRules", [])
+    except ClientError as exc:
+        return [f"no CORS configuration ({exc.response.get('Error', {}).get('Code', 'error')})"]
+    problems = []
+    for origin in origins:
+        covering = [r for r in rules if origin in r.get("AllowedOrigins", []) or "*" in r.get("AllowedOrigins", [])]
+        methods = {m for r in covering for m in r.get("AllowedMethods", [])}
+        exposed = {h.lower() for r in covering for h in r.get("ExposeHeaders", [])}
+        if missing := [m for m in CORS_METHODS if m not in methods]:
+            problems.append(f"{origin}: {', '.join(missing)} not allowed")
+        if "etag" not in exposed:
+            problems.append(f"{origin}: ETag not exposed")
+    return problems
