@@ -54,12 +54,14 @@ def timed(func) -> tuple[float, int]:
 
 
 def outbox_cost() -> list[tuple[str, float, int]]:
-    from accounts.tests.factories import UserFactory
+    from accounts.models import User
     from videos.catalog import services as catalog_services
     from videos.models import Video
     from webhooks import services
 
-    owner = UserFactory()
+    owner = User.objects.create_user(
+        email=f"bench-{time.monotonic_ns()}@example.com", username=f"bench{time.monotonic_ns()}", password=None
+    )
     Video.objects.bulk_create(Video(owner=owner, title=f"bench {i}") for i in range(EVENTS))
     videos = list(Video.objects.filter(owner=owner))
 
@@ -82,7 +84,7 @@ def outbox_cost() -> list[tuple[str, float, int]]:
 def delivery_rate() -> tuple[float, int]:
     from django.db import transaction
 
-    from accounts.tests.factories import UserFactory
+    from accounts.models import User
     from testing.webhooks import Receiver
     from testing.worker import WorkerProcess
     from videos.models import Video
@@ -91,7 +93,9 @@ def delivery_rate() -> tuple[float, int]:
     from webhooks.models import WebhookDelivery
 
     receiver = Receiver()
-    owner = UserFactory()
+    owner = User.objects.create_user(
+        email=f"bench-{time.monotonic_ns()}@example.com", username=f"bench{time.monotonic_ns()}", password=None
+    )
     endpoint = services.endpoint_create(owner=owner, url=receiver.url, event_types=["video.updated"]).endpoint
     videos = Video.objects.bulk_create(Video(owner=owner, title=f"bench {i}") for i in range(EVENTS))
     app.control.purge()

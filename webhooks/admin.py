@@ -60,8 +60,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "disabled_reason", "receive_all"]
     list_select_related = ["owner"]
     search_fields = ["url", "owner__email", "description"]
-    fields = ENDPOINT_FIELDS
-    readonly_fields = ENDPOINT_FIELDS
+    fields = tuple(ENDPOINT_FIELDS)
+    readonly_fields = tuple(ENDPOINT_FIELDS)
     actions = ["enable_endpoints"]
 
     def has_add_permission(self, request) -> bool:
@@ -98,8 +98,8 @@ class WebhookMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "event_type", "created_at"]
     list_filter = ["event_type"]
     date_hierarchy = "created_at"
-    fields = ["id", "event_type", "created_at", "body"]
-    readonly_fields = fields
+    fields = ("id", "event_type", "created_at", "body")
+    readonly_fields = ("id", "event_type", "created_at", "body")
     inlines = [DeliveryInline]
 
 
@@ -109,8 +109,8 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_filter = ["status", "message__event_type"]
     list_select_related = ["message", "endpoint"]
     search_fields = ["endpoint__url", "endpoint__owner__email"]
-    fields = DELIVERY_FIELDS
-    readonly_fields = DELIVERY_FIELDS
+    fields = tuple(DELIVERY_FIELDS)
+    readonly_fields = tuple(DELIVERY_FIELDS)
     inlines = [AttemptInline]
     actions = ["resend_deliveries"]
 

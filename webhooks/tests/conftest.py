@@ -21,6 +21,8 @@ def private_networks(settings):
 @pytest.fixture
 def endpoint_factory(private_networks):
     def make(url: str, owner=None, event_types=("video.created", "video.updated"), **options):
-        return services.endpoint_create(owner=owner or UserFactory(), url=url, event_types=list(event_types), **options)
+        return services.endpoint_create(
+            owner=owner or UserFactory.create(), url=url, event_types=list(event_types), **options
+        )
 
     return make
