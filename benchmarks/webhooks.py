@@ -103,7 +103,7 @@ def delivery_rate() -> tuple[float, int]:
     try:
         started = time.perf_counter()
         with transaction.atomic():
-            services.emit_many("video.updated", videos, data={"bench": True})
+            services.emit_many("video.updated", videos)
         pending = WebhookDelivery.objects.filter(endpoint=endpoint).exclude(status=WebhookDelivery.Status.SUCCEEDED)
         while pending.exists():
             if time.perf_counter() - started > 600:
