@@ -30,6 +30,7 @@ from sessions_app.models import DeviceSession
 from sessions_app.selectors import two_factor_device
 from sessions_app.services import SignIn, sessions_revoke_for_user
 from videos.catalog.services import videos_delete_for_owner
+from videos.library.services import library_delete_for_user
 from vod.exceptions import InvalidInput, PermissionDeniedError
 
 Purpose = OneTimeCode.Purpose
@@ -285,6 +286,7 @@ def user_delete(*, user: User, password: str) -> None:
     _password_confirm(user, password, field="password")
     with transaction.atomic():
         sessions_revoke_for_user(user=user, reason=Reason.ACCOUNT_DELETED)
+        library_delete_for_user(user=user)
         videos_delete_for_owner(owner=user)
         user.delete()
 

@@ -80,3 +80,27 @@ class SubscriptionRequired(ApplicationError, status=status.HTTP_403_FORBIDDEN, c
             f"A subscription to one of these plans is needed to play this video: {names}.",
             fields={"required_plans": [plan.code for plan in plans]},
         )
+
+
+class PlaylistFull(ApplicationError, status=status.HTTP_409_CONFLICT, code="playlist_full"):
+    """This playlist holds the most items a playlist may hold."""
+
+
+class PlaylistLimitReached(ApplicationError, status=status.HTTP_409_CONFLICT, code="playlist_limit_reached"):
+    """You have the most playlists a user may have."""
+
+
+class PositionOutOfRange(ApplicationError, code="position_out_of_range"):
+    """This position is outside the playlist."""
+
+
+class WatchLaterFixed(ApplicationError, status=status.HTTP_409_CONFLICT, code="watch_later_fixed"):
+    """Watch later cannot be deleted, renamed or shared."""
+
+
+class CannotFollowSelf(ApplicationError, code="cannot_follow_self"):
+    """You cannot follow your own channel."""
+
+
+class FollowersPrivate(ApplicationError, status=status.HTTP_403_FORBIDDEN, code="followers_private"):
+    """Only the channel's owner sees who follows it; the count is public."""

@@ -227,6 +227,7 @@ if CELERY_BROKER_URL.startswith("redis"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 50 * 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
+    "recount-ratings": {"task": "videos.tasks.recount_ratings", "schedule": 24 * 3600},
     "purge-expired-identity-records": {"task": "accounts.tasks.purge_expired", "schedule": 3600},
     "purge-expired-sessions": {"task": "sessions_app.tasks.purge_expired_sessions", "schedule": 3600},
     "remind-expiring-access-tokens": {"task": "sessions_app.tasks.remind_expiring_tokens", "schedule": 3600},
@@ -398,6 +399,8 @@ UPLOAD_MAX_PARTS = 10_000  # S3's limit
 UPLOAD_TTL = timedelta(hours=env.int("UPLOAD_TTL_HOURS", default=24))  # then the sweeper aborts it
 UPLOAD_URL_EXPIRY = timedelta(hours=6)  # part URLs; GET uploads/{id} hands out fresh ones
 VIDEO_SEARCH_CONFIG = env.str("VIDEO_SEARCH_CONFIG", default="english")  # PostgreSQL text search config
+PLAYLIST_MAX_ITEMS = env.int("PLAYLIST_MAX_ITEMS", default=5000)
+PLAYLISTS_PER_USER = env.int("PLAYLISTS_PER_USER", default=200)
 FFPROBE_TIMEOUT = 60
 PLAYBACK_TOKEN_TTL = timedelta(hours=env.int("PLAYBACK_TOKEN_TTL_HOURS", default=6))
 # Set to a public bucket or CDN base URL that serves the storage keys to let public videos skip

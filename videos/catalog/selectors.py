@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from videos.catalog.access import with_access, with_plans
+from videos.library.annotations import with_my_rating
 from videos.models import TranscodeJob, Video
 from vod.exceptions import NotFoundError
 from vod.permissions import staff_may
@@ -28,7 +29,7 @@ def _with_relations(videos: QuerySet[Video]) -> QuerySet[Video]:
 def catalog_search(*, query: str = "", viewer: User | None = None) -> QuerySet[Video]:
     """Ready public videos, with `access` for the viewer; with `query`, the matches annotated
     with `rank` (title > tags > description)."""
-    videos = with_access(_with_relations(Video.objects.catalog()), viewer=viewer)
+    videos = with_my_rating(with_access(_with_relations(Video.objects.catalog()), viewer=viewer), viewer=viewer)
     query = query.strip()
     if not query:
         return videos
@@ -46,15 +47,26 @@ def video_visible_to(*, video_id, user: User | None) -> Video:
     """A video the caller may see (with `access`, whether they may play it): public or unlisted
     once ready; private only for the owner and staff who may view videos.
     Anything else is "not found", never "forbidden", so private videos are not revealed."""
-    video = with_access(_with_relations(Video.objects.filter(pk=video_id)), viewer=user).first()
+    video = with_my_rating(
+        with_access(_with_relations(Video.objects.filter(pk=video_id)), viewer=user), viewer=user
+    ).first()
     if video is None:
         raise NotFoundError()
     with_plans([video])
-    if user is not None and (video.owner_id == user.pk or staff_may(user, "videos.view_video")):
-        return video
-    if video.status == Video.Status.READY and video.visibility != Video.Visibility.PRIVATE:
+    if may_see(user, video):
         return video
     raise NotFoundError()
+
+
+def may_see(user: User | None, video: Video) -> bool:
+    """The catalog's visibility rule for one loaded video (playlists show others as stubs)."""
+    if (
+        user is not None
+        and user.is_authenticated
+        and (video.owner_id == user.pk or staff_may(user, "videos.view_video"))
+    ):
+        return True
+    return video.status == Video.Status.READY and video.visibility != Video.Visibility.PRIVATE
 
 
 def video_manageable_by(*, video: Video, user: User | None) -> bool:

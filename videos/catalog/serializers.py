@@ -27,6 +27,7 @@ class VideoSerializer(serializers.ModelSerializer):
     tags = serializers.SerializerMethodField()
     required_plans = serializers.SerializerMethodField()
     access = serializers.SerializerMethodField()
+    my_rating = serializers.SerializerMethodField()
 
     class Meta:
         model = Video
@@ -45,6 +46,9 @@ class VideoSerializer(serializers.ModelSerializer):
             "published_at",
             "is_featured",
             "view_count",
+            "like_count",
+            "dislike_count",
+            "my_rating",
             "required_plans",
             "access",
             "created_at",
@@ -71,6 +75,14 @@ class VideoSerializer(serializers.ModelSerializer):
     )
     def get_access(self, video) -> str | None:
         return getattr(video, "access", None)  # annotated by the catalog's selectors
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            ["like", "dislike"], allow_null=True, help_text="Mine, when signed in; null: none or not computed."
+        )
+    )
+    def get_my_rating(self, video) -> str | None:
+        return getattr(video, "my_rating", None)  # annotated by the catalog's selectors
 
 
 class TranscodeJobSerializer(serializers.ModelSerializer):
