@@ -3,17 +3,20 @@ single use, short-lived, burnt after a few wrong guesses, and refused altogether
 has spent its daily budget of wrong guesses (however many fresh codes it was sent)."""
 
 import secrets
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import OneTimeCode
 
 Purpose = OneTimeCode.Purpose
+_NO_ROW = uuid.UUID(int=0)  # an id no user or code has: the same statements, matching nothing
 TTL: dict[str, str] = {Purpose.VERIFY_EMAIL: "VERIFICATION_CODE_TTL", Purpose.RESET_PASSWORD: "PASSWORD_RESET_CODE_TTL"}
 
 
@@ -46,23 +49,33 @@ def code_consume(*, user, purpose: str, code: str) -> bool:
 
     A wrong guess is recorded; the code dies at ONE_TIME_CODE_MAX_ATTEMPTS, and every code of the
     user and purpose at ONE_TIME_CODE_MAX_FAILURES_PER_DAY over the codes of the last 24 hours.
+    `user=None` (an unknown or inactive address) runs the very same statements against no row and
+    answers False, so a wrong code costs the same work whether or not the address has an account.
     Callers must not raise inside the same transaction after a False, or the recorded guess is
     rolled back."""
+    user_id = user.pk if user is not None else _NO_ROW
+    now = timezone.now()
     with transaction.atomic():
-        live = OneTimeCode.objects.select_for_update().filter(user=user, purpose=purpose, used_at__isnull=True).first()
-        if live is None or live.expires_at <= timezone.now():
-            return False
-        if live.failed_attempts >= settings.ONE_TIME_CODE_MAX_ATTEMPTS:
-            return False
-        day = OneTimeCode.objects.filter(user=user, purpose=purpose, created_at__gt=timezone.now() - timedelta(days=1))
-        if day.aggregate(n=Sum("failed_attempts"))["n"] >= settings.ONE_TIME_CODE_MAX_FAILURES_PER_DAY:
-            return False
-        if constant_time_compare(live.code_hash, _digest(user_id=user.pk, purpose=purpose, code=code)):
-            live.used_at = timezone.now()
-            live.save(update_fields=["used_at"])
+        live = (
+            OneTimeCode.objects.select_for_update()
+            .filter(user_id=user_id, purpose=purpose, used_at__isnull=True)
+            .first()
+        )
+        day = OneTimeCode.objects.filter(user_id=user_id, purpose=purpose, created_at__gt=now - timedelta(days=1))
+        failures = day.aggregate(n=Coalesce(Sum("failed_attempts"), 0))["n"]
+        usable = (
+            live is not None
+            and live.expires_at > now
+            and live.failed_attempts < settings.ONE_TIME_CODE_MAX_ATTEMPTS
+            and failures < settings.ONE_TIME_CODE_MAX_FAILURES_PER_DAY
+        )
+        expected = live.code_hash if live is not None else ""
+        matches = constant_time_compare(expected, _digest(user_id=user_id, purpose=purpose, code=code))
+        target = OneTimeCode.objects.filter(pk=live.pk if usable and live is not None else _NO_ROW)
+        if usable and matches:
+            target.update(used_at=now)
             return True
-        live.failed_attempts += 1
-        live.save(update_fields=["failed_attempts"])
+        target.update(failed_attempts=F("failed_attempts") + 1)  # no row unless a live code was guessed wrong
         return False
 
 

@@ -71,7 +71,10 @@ def _password_set_with_code(*, email: str, purpose: str, code: str, password: st
     the code: the error rolls its use back) and set, the address marked verified and any lockout
     cleared. None for a wrong code or an unknown address, before any password rule is looked at."""
     user = user_by_email(email)
-    if user is None or not user.is_active or not code_consume(user=user, purpose=purpose, code=code):
+    if user is not None and not user.is_active:
+        user = None
+    # Run for unknown addresses too (against no row): the work must not tell them apart.
+    if not code_consume(user=user, purpose=purpose, code=code) or user is None:
         return None
     _validate_password(password, user=user, field=field)
     user.set_password(password)

@@ -7,6 +7,7 @@ from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.tokens import Token
 
 from sessions_app.selectors import session_is_active
 from sessions_app.services import session_touch
@@ -35,6 +36,7 @@ class SessionJWTScheme(SimpleJWTScheme):
 
 
 def current_session_id(request: Request) -> str | None:
-    """The id of the device session whose access token authenticated the request (None if none did)."""
-    token: Any = request.auth  # the AccessToken SessionJWTAuthentication accepted, or None
-    return token.get(SESSION_CLAIM) if token else None
+    """The id of the device session whose access token authenticated the request (None if none did,
+    e.g. a personal access token)."""
+    token: Any = request.auth  # the AccessToken SessionJWTAuthentication accepted, a PAT, or None
+    return token.get(SESSION_CLAIM) if isinstance(token, Token) else None

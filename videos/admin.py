@@ -168,13 +168,12 @@ def _field_action(name: str, field: str, value, *, description: str, question: s
 
 
 class OwnerFilter(admin.RelatedOnlyFieldListFilter):
-    """Only people who have videos, by email (not every account on the site)."""
+    """Only people who have videos, by username (public; emails are for staff who may view users)."""
 
     def field_choices(self, field, request, model_admin) -> "list[tuple[str, str | _StrPromise]]":
         owners = Video.objects.order_by().values_list("owner", flat=True).distinct()
-        return [
-            (str(user.pk), user.email) for user in field.related_model.objects.filter(pk__in=owners).order_by("email")
-        ]
+        users = field.related_model.objects.filter(pk__in=owners).order_by("username")
+        return [(str(pk), username) for pk, username in users.values_list("pk", "username")]
 
 
 @admin.register(Video)
@@ -183,7 +182,7 @@ class VideoAdmin(admin.ModelAdmin):
     list_display = [
         "poster",
         "title",
-        "owner_email",
+        "owner_name",
         "status_with_progress",
         "visibility",
         "is_featured",
@@ -194,14 +193,14 @@ class VideoAdmin(admin.ModelAdmin):
     list_display_links = ["poster", "title"]
     list_filter = ["status", "visibility", "is_featured", "category", ("owner", OwnerFilter)]
     list_select_related = ["owner", "category"]
-    search_fields = ["title", "owner__email"]
+    search_fields = ["title", "owner__username"]
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False  # one COUNT of a big table per page is enough
     autocomplete_fields = ["tags"]
     readonly_fields = [
         "id",
-        "owner_email",
+        "owner_name",
         "poster_preview",
         "status_with_progress",
         "failure_reason",
@@ -219,7 +218,7 @@ class VideoAdmin(admin.ModelAdmin):
         ("Plans", {"fields": ["plans"]}),
         ("Poster", {"fields": ["poster_preview"]}),
         ("State", {"fields": ["status_with_progress", "failure_reason", "published_at", "view_count"]}),
-        ("Source", {"fields": ["id", "owner_email", "source_summary", "length", "dimensions", "derived"]}),
+        ("Source", {"fields": ["id", "owner_name", "source_summary", "length", "dimensions", "derived"]}),
         ("Dates", {"fields": ["created_at", "updated_at"]}),
     ]
     inlines = [RenditionInline, TranscodeJobInline]
@@ -250,10 +249,16 @@ class VideoAdmin(admin.ModelAdmin):
             return "No poster yet: it comes with the first finished transcode."
         return format_html('<img src="{}" alt="Poster of {}" style="max-width:480px;height:auto">', url, obj.title)
 
-    @admin.display(description="owner", ordering="owner__email")
-    def owner_email(self, obj) -> str:
+    def get_search_fields(self, request) -> list[str]:
+        """Owners by username; by email too for staff who may see users' emails (content editors may not)."""
+        if request.user.has_perm("accounts.view_user"):
+            return [*self.search_fields, "owner__email"]
+        return list(self.search_fields)
+
+    @admin.display(description="owner", ordering="owner__username")
+    def owner_name(self, obj) -> str:
         url = reverse("admin:videos_video_changelist") + f"?owner__id__exact={obj.owner_id}"
-        return format_html('<a href="{}" title="Videos of this owner">{}</a>', url, obj.owner.email)
+        return format_html('<a href="{}" title="Videos of this owner">{}</a>', url, obj.owner.username)
 
     @admin.display(description="status", ordering="status")
     def status_with_progress(self, obj) -> str:
@@ -361,7 +366,8 @@ class VideoAdmin(admin.ModelAdmin):
                 self.log_addition(request, video, [{"added": {}}])
                 self.message_user(
                     request,
-                    f"Uploaded “{video.title}” for {video.owner.email}: it is probed and transcoded in the background.",
+                    f"Uploaded “{video.title}” for {video.owner.username}: "
+                    "it is probed and transcoded in the background.",
                     messages.SUCCESS,
                 )
                 return redirect("admin:videos_video_change", video.pk)
@@ -389,7 +395,7 @@ class VideoAdmin(admin.ModelAdmin):
 
     def confirm(self, request, queryset, *, action: str, title: str, question: str) -> TemplateResponse:
         videos = list(queryset.select_related("owner"))
-        items = [f"{video.title} ({video.owner.email}, {video.get_status_display().lower()})" for video in videos]
+        items = [f"{video.title} ({video.owner.username}, {video.get_status_display().lower()})" for video in videos]
         return confirmation_page(self, request, videos, action=action, title=title, question=question, items=items)
 
     @admin.action(description="Re-transcode selected videos", permissions=["change"])

@@ -6,6 +6,7 @@ moves; never rename one of them.
 """
 
 from celery import shared_task
+from django.conf import settings
 
 from videos.catalog import services as catalog_services
 from videos.library import services as library_services
@@ -47,6 +48,8 @@ def transcode_video(self, job_id: str) -> bool:
     A failed attempt that put the job back in the queue is retried after a growing pause."""
     try:
         return jobs.run_job(job_id)
+    except jobs.OwnerBusy as exc:  # the owner's share of workers is taken: wait, without spending an attempt
+        raise self.retry(exc=exc, countdown=settings.TRANSCODE_OWNER_BUSY_RETRY_SECONDS) from exc
     except Exception as exc:
         if not jobs.awaits_retry(job_id):
             raise
@@ -63,3 +66,9 @@ def reap_stuck_jobs() -> dict[str, int]:
 def recount_ratings() -> int:
     """Beat: repairs like/dislike counters that drifted from the rating rows."""
     return library_services.ratings_recount()
+
+
+@shared_task(name="videos.tasks.move_published_version", acks_late=True, autoretry_for=(Exception,), max_retries=5)
+def move_published_version(video_id: str) -> bool:
+    """Moves a formerly public video's files away from the URLs PLAYBACK_PUBLIC_BASE_URL gave out."""
+    return jobs.version_move(video_id=video_id)

@@ -7,6 +7,8 @@ import time
 import uuid
 from contextvars import ContextVar
 
+from vod.log_redaction import redact_url
+
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -35,14 +37,15 @@ class RequestIdMiddleware:
         try:
             response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request_id
+            path = redact_url(request.path)  # playback tokens ride in the path
             logger.info(
                 "%s %s %s",
                 request.method,
-                request.path,
+                path,
                 response.status_code,
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    "path": path,
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 },

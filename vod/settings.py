@@ -153,6 +153,8 @@ if S3_BUCKET:
             "region_name": env.str("S3_REGION", default="") or None,
             "custom_domain": env.str("S3_CUSTOM_DOMAIN", default="") or None,
             "addressing_style": env.str("S3_ADDRESSING_STYLE", default="") or None,
+            # SigV4 explicitly: presigned part URLs sign their Content-Length (V2 cannot sign it).
+            "signature_version": "s3v4",
             "default_acl": None,
             "file_overwrite": False,
             "querystring_auth": True,
@@ -295,6 +297,8 @@ REST_FRAMEWORK = {
         # checks of the current password by a signed-in user (password change, account deletion)
         "password_confirm": env.str("THROTTLE_PASSWORD_CONFIRM", default="10/hour"),
         "two_factor": env.str("THROTTLE_TWO_FACTOR", default="20/min"),
+        "views": env.str("THROTTLE_VIEWS", default="60/hour"),  # anonymous view reports per IP
+        "transcode": env.str("THROTTLE_TRANSCODE", default="10/hour"),  # re-transcode requests per user
     },
 }
 
@@ -402,6 +406,7 @@ VIDEO_SEARCH_CONFIG = env.str("VIDEO_SEARCH_CONFIG", default="english")  # Postg
 PLAYLIST_MAX_ITEMS = env.int("PLAYLIST_MAX_ITEMS", default=5000)
 PLAYLISTS_PER_USER = env.int("PLAYLISTS_PER_USER", default=200)
 FFPROBE_TIMEOUT = 60
+FFPROBE_CPU_SECONDS = env.int("FFPROBE_CPU_SECONDS", default=30)  # CPU-time rlimit of ffprobe and short passes
 PLAYBACK_TOKEN_TTL = timedelta(hours=env.int("PLAYBACK_TOKEN_TTL_HOURS", default=6))
 # Set to a public bucket or CDN base URL that serves the storage keys to let public videos skip
 # the signed playback path; empty: every video plays through signed URLs.
@@ -431,7 +436,13 @@ TRANSCODE_PROFILE = env.str("TRANSCODE_PROFILE", default="default")
 TRANSCODE_MIN_TIMEOUT = 600  # seconds; a job may take this long, or its duration times ...
 TRANSCODE_TIMEOUT_FACTOR = 4  # ... this, whichever is longer
 TRANSCODE_MAX_ATTEMPTS = 3
+# Transcodes one user may have running at once; their next ones wait in the queue (asked again this often).
+TRANSCODE_MAX_ACTIVE_PER_USER = env.int("TRANSCODE_MAX_ACTIVE_PER_USER", default=3)
+TRANSCODE_OWNER_BUSY_RETRY_SECONDS = 30
 TRANSCODE_MEMORY_LIMIT_BYTES = env.int("TRANSCODE_MEMORY_LIMIT_BYTES", default=6 * 1024**3)  # ffmpeg's address space
+# ffmpeg's CPU-time rlimit: this many CPU seconds per second of video (at least TRANSCODE_MIN_TIMEOUT's worth)
+TRANSCODE_CPU_SECONDS_FACTOR = env.int("TRANSCODE_CPU_SECONDS_FACTOR", default=16)
+MEDIA_TOOL_MAX_FILE_BYTES = env.int("MEDIA_TOOL_MAX_FILE_BYTES", default=2 * 1024**3)  # any one file ffmpeg writes
 TRANSCODE_HEARTBEAT_SECONDS = 5  # a running job renews its lease this often ...
 TRANSCODE_LEASE = timedelta(minutes=2)  # ... for this long; a claim may take over an expired lease
 TRANSCODE_HEARTBEAT_TIMEOUT = timedelta(seconds=env.int("TRANSCODE_HEARTBEAT_TIMEOUT", default=300))  # reaper
@@ -456,6 +467,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "vod.request_context.RequestIdLogFilter"},
         "client_error": {"()": "vod.request_context.ClientErrorLogFilter"},
+        "redact": {"()": "vod.log_redaction.RedactingLogFilter"},
     },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
@@ -469,7 +481,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -25,6 +25,16 @@ class IPThrottle(ScopedRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": client_ip(request) or "unknown"}
 
 
+class AnonymousIPThrottle(IPThrottle):
+    """`throttle_scope`'s rate per client IP for requests without an account; signed-in callers
+    pass (what they may do is counted per account by the view itself)."""
+
+    def allow_request(self, request, view) -> bool:
+        if request.user is not None and request.user.is_authenticated:
+            return True
+        return super().allow_request(request, view)
+
+
 class AccountThrottle(IPThrottle):
     """The same rate per account named in the body (`throttle_account_field`), so one account
     cannot be hammered from many IPs. Requests without that field are left to validation.

@@ -446,13 +446,16 @@ def test_existing_and_unknown_accounts_take_alike(api_client, generous_throttles
         cache.clear()
         assert without_request_id(call(user.email)) == without_request_id(call(unknown_email)), name
         # and so is the costly work behind them: a password hash (milliseconds) for one address only is
-        # the timing tell. A real account costs a few more indexed statements (a wrong reset code is
-        # recorded against its live code, a reset mail is queued in the outbox; a new registration
-        # writes its rows), each a fraction of a millisecond: bounded here, not equal.
+        # the timing tell. A wrong reset code runs the same statements for both (the unknown address
+        # against no row). Elsewhere a real account costs a few more indexed statements (a reset mail
+        # is queued in the outbox; a new registration writes its rows), each a fraction of a
+        # millisecond: bounded here, not equal.
         existing = _work_done(call, user.email, monkeypatch)
         unknown = _work_done(call, f"other-{unknown_email}", monkeypatch)
         assert existing["hashes"] == unknown["hashes"], (name, existing, unknown)
-        assert abs(existing["queries"] - unknown["queries"]) <= 5, (name, existing, unknown)
+        # a wrong reset code runs the same statements for both (against no row for the unknown address)
+        allowed = 0 if name == "reset" else 5
+        assert abs(existing["queries"] - unknown["queries"]) <= allowed, (name, existing, unknown)
 
 
 def test_account_deletion_takes_the_videos_and_their_files(celery_worker):

@@ -43,30 +43,26 @@ def catalog_search(*, query: str = "", viewer: User | None = None) -> QuerySet[V
     return videos.filter(pk__in=Video.objects.filter(matches).values("pk"))
 
 
+def visible_to(user: User | None, *, through: str = "") -> Q:
+    """The one rule of who may see a video, as a filter: public or unlisted once ready; anything
+    (private, not ready) for its owner and staff who may view videos. `through` is the path to the
+    video from the rows filtered (e.g. "video__" for watch progress)."""
+    signed_in = user is not None and user.is_authenticated
+    if signed_in and staff_may(user, "videos.view_video"):
+        return Q()
+    rule = Q(**{f"{through}status": Video.Status.READY}) & ~Q(**{f"{through}visibility": Video.Visibility.PRIVATE})
+    return rule | Q(**{f"{through}owner": user}) if signed_in else rule
+
+
 def video_visible_to(*, video_id, user: User | None) -> Video:
-    """A video the caller may see (with `access`, whether they may play it): public or unlisted
-    once ready; private only for the owner and staff who may view videos.
+    """A video the caller may see (`visible_to`), with `access` (whether they may play it).
     Anything else is "not found", never "forbidden", so private videos are not revealed."""
-    video = with_my_rating(
-        with_access(_with_relations(Video.objects.filter(pk=video_id)), viewer=user), viewer=user
-    ).first()
+    videos = Video.objects.filter(visible_to(user), pk=video_id)
+    video = with_my_rating(with_access(_with_relations(videos), viewer=user), viewer=user).first()
     if video is None:
         raise NotFoundError()
     with_plans([video])
-    if may_see(user, video):
-        return video
-    raise NotFoundError()
-
-
-def may_see(user: User | None, video: Video) -> bool:
-    """The catalog's visibility rule for one loaded video (playlists show others as stubs)."""
-    if (
-        user is not None
-        and user.is_authenticated
-        and (video.owner_id == user.pk or staff_may(user, "videos.view_video"))
-    ):
-        return True
-    return video.status == Video.Status.READY and video.visibility != Video.Visibility.PRIVATE
+    return video
 
 
 def video_manageable_by(*, video: Video, user: User | None) -> bool:

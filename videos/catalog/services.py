@@ -11,7 +11,7 @@ from django.db.models import Value
 from accounts.models import Plan, User
 from videos import keys, storage
 from videos.library.services import videos_remove_from_playlists
-from videos.models import Category, Tag, Video
+from videos.models import Category, Tag, Video, VideoPlan
 from vod.exceptions import InvalidInput
 
 MAX_TAGS = 20
@@ -95,6 +95,7 @@ def video_update(*, video: Video, **changes) -> Video:
     only) is_featured."""
     tags = changes.pop("tags", None)
     required_plans = changes.pop("required_plans", None)
+    was_served_publicly = _served_publicly(video)
     for field, value in changes.items():
         setattr(video, field, value)
     video.publish_if_due()
@@ -106,7 +107,26 @@ def video_update(*, video: Video, **changes) -> Video:
     if required_plans is not None:
         _set_required_plans(video, required_plans)
     _refresh_search_vector(video)
+    if was_served_publicly and not _served_publicly(video):
+        _move_public_files_on_commit(video)
     return video
+
+
+def _served_publicly(video: Video) -> bool:
+    """Whether its files are handed out as plain PLAYBACK_PUBLIC_BASE_URL URLs (see playback.signing)."""
+    return bool(
+        settings.PLAYBACK_PUBLIC_BASE_URL
+        and video.hls_prefix
+        and video.visibility == Video.Visibility.PUBLIC
+        and not VideoPlan.objects.filter(video=video).exists()
+    )
+
+
+def _move_public_files_on_commit(video: Video) -> None:
+    from videos.tasks import move_published_version
+
+    video_id = str(video.pk)
+    transaction.on_commit(lambda: move_published_version.delay(video_id))
 
 
 @transaction.atomic

@@ -38,6 +38,7 @@ from vod.idempotency import SCHEMA_PARAMETER as IDEMPOTENCY_PARAMETER
 from vod.idempotency import idempotent
 from vod.permissions import request_user, signed_in_user
 from vod.serializers import validated
+from vod.throttling import UserThrottle
 from vod.viewsets import UUIDLookupMixin
 
 
@@ -100,10 +101,12 @@ class VideoViewSet(VideoPlaybackActions, VideoSourceActions, UUIDLookupMixin, vi
     @extend_schema(
         tags=["videos"],
         summary="Transcode the source again (the current version stays playable meanwhile)",
+        description="Throttled per user (`THROTTLE_TRANSCODE`). At most `TRANSCODE_MAX_ACTIVE_PER_USER` of "
+        "a user's transcodes run at once; later ones stay `queued` until one ends.",
         request=None,
         responses={202: TranscodeJobSerializer},
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], throttle_classes=[UserThrottle], throttle_scope="transcode")
     def transcode(self, request: Request, pk: str | None = None) -> Response:
         job = transcode_queue(video=self._managed(pk))
         return Response(TranscodeJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

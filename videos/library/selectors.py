@@ -1,11 +1,21 @@
 """Reads of the viewer library: playlists a viewer may open, their items, channels, the feed."""
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from videos.catalog.access import with_access, with_plans
-from videos.catalog.selectors import catalog_search, may_see
+from videos.catalog.selectors import catalog_search, visible_to
 from videos.library.annotations import with_my_rating
 from videos.models import Follow, Playlist, PlaylistItem, Rating, Video
 from vod.exceptions import NotFoundError
@@ -46,20 +56,32 @@ def public_playlists_of(*, owner: User) -> QuerySet[Playlist]:
     return playlists_of(owner=owner).filter(visibility=Playlist.Visibility.PUBLIC, kind=Playlist.Kind.REGULAR)
 
 
-def playlist_items(*, playlist: Playlist, viewer: User | None) -> QuerySet[PlaylistItem]:
-    """The items with their videos as the catalog shows them, in a fixed number of queries."""
-    videos = with_my_rating(
+def _videos_for(viewer: User | None) -> QuerySet[Video]:
+    return with_my_rating(
         with_access(Video.objects.select_related("owner", "category").prefetch_related("tags"), viewer=viewer),
         viewer=viewer,
     )
-    return PlaylistItem.objects.filter(playlist=playlist).prefetch_related(Prefetch("video", queryset=videos))
 
 
-def items_page_ready(items: list[PlaylistItem], *, viewer: User | None) -> list[PlaylistItem]:
-    """Marks each item `visible` by the catalog's rule and loads the plans of visible videos."""
-    for item in items:
-        item.visible = may_see(viewer, item.video)  # type: ignore[attr-defined]
-    with_plans([item.video for item in items if item.visible])  # type: ignore[attr-defined]
+def _visible(viewer: User | None) -> ExpressionWrapper | Value:
+    """The catalog's rule (`visible_to`) as a column of rows that point at a video."""
+    rule = visible_to(viewer, through="video__")
+    return ExpressionWrapper(rule, output_field=BooleanField()) if rule else Value(True)
+
+
+def playlist_items(*, playlist: Playlist, viewer: User | None) -> QuerySet[PlaylistItem]:
+    """The items with their videos as the catalog shows them (`visible` marks the ones the viewer
+    may see; the others become stubs), in a fixed number of queries."""
+    return (
+        PlaylistItem.objects.filter(playlist=playlist)
+        .annotate(visible=_visible(viewer))
+        .prefetch_related(Prefetch("video", queryset=_videos_for(viewer)))
+    )
+
+
+def items_page_ready(items: list, *, viewer: User | None) -> list:
+    """Loads the plans of the visible videos of a page (items or ratings)."""
+    with_plans([item.video for item in items if item.visible])
     return items
 
 
@@ -112,11 +134,9 @@ def followers(*, channel: User) -> QuerySet[Follow]:
 
 
 def liked(*, user: User) -> QuerySet[Rating]:
-    """My likes, newest first; a video I may no longer see shows as a stub (`items_page_ready`)."""
-    videos = with_my_rating(
-        with_access(Video.objects.select_related("owner", "category").prefetch_related("tags"), viewer=user),
-        viewer=user,
-    )
-    return Rating.objects.filter(user=user, value=Rating.Value.LIKE).prefetch_related(
-        Prefetch("video", queryset=videos)
+    """My likes, newest first; a video I may no longer see shows as a stub."""
+    return (
+        Rating.objects.filter(user=user, value=Rating.Value.LIKE)
+        .annotate(visible=_visible(user))
+        .prefetch_related(Prefetch("video", queryset=_videos_for(user)))
     )

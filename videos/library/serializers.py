@@ -55,7 +55,7 @@ class ItemAddSerializer(InputSerializer):
     start_s = serializers.FloatField(min_value=0, max_value=10**7, required=False, allow_null=True)
     stop_s = serializers.FloatField(min_value=0, max_value=10**7, required=False, allow_null=True)
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict) -> dict:
         start, stop = attrs.get("start_s"), attrs.get("stop_s")
         if start is not None and stop is not None and stop <= start:
             raise serializers.ValidationError({"stop_s": ["After start_s."]})

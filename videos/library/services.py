@@ -29,7 +29,9 @@ def _locked(playlist: Playlist) -> Playlist:
 
 
 @transaction.atomic
-def playlist_create(*, owner: User, title: str, description: str = "", visibility: str = Playlist.Visibility.PRIVATE):
+def playlist_create(
+    *, owner: User, title: str, description: str = "", visibility: str = Playlist.Visibility.PRIVATE
+) -> Playlist:
     User.objects.select_for_update().filter(pk=owner.pk).first()  # serializes the cap check per user
     if Playlist.objects.filter(owner=owner, kind=Playlist.Kind.REGULAR).count() >= settings.PLAYLISTS_PER_USER:
         raise PlaylistLimitReached()
@@ -103,7 +105,9 @@ def item_remove(*, playlist: Playlist, item_id: int) -> None:
 
 
 @transaction.atomic
-def items_reorder(*, playlist: Playlist, start_position: int, insert_after_position: int, reorder_length: int = 1):
+def items_reorder(
+    *, playlist: Playlist, start_position: int, insert_after_position: int, reorder_length: int = 1
+) -> None:
     """PeerTube's reorder: the `reorder_length` items from `start_position` move to just after
     `insert_after_position` (0: before the first). A target inside the block changes nothing."""
     playlist = _locked(playlist)
@@ -149,12 +153,9 @@ def _compact(playlist_ids: list) -> None:
 def videos_remove_from_playlists(*, video_ids: list) -> None:
     """For video deletion (inside its transaction): the videos leave every playlist, and the
     positions close up. Locks the playlists in pk order, as every item write does one of them."""
+    holding = PlaylistItem.objects.filter(video_id__in=video_ids).values("playlist_id")
     playlist_ids = list(
-        Playlist.objects.filter(items__video_id__in=video_ids)
-        .order_by("pk")
-        .select_for_update()
-        .values_list("pk", flat=True)
-        .distinct()
+        Playlist.objects.filter(pk__in=holding).order_by("pk").select_for_update().values_list("pk", flat=True)
     )
     PlaylistItem.objects.filter(video_id__in=video_ids).delete()
     _compact(playlist_ids)

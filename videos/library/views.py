@@ -51,7 +51,7 @@ class ItemPage(CursorPage):
 
 
 class FeedPage(CursorPage):
-    ordering = ("-published_at", "-id")
+    ordering = ORDERINGS["newest"]  # type: ignore[assignment]  # a tie-break on id
     example_path = "/api/v1/me/feed"
 
 
@@ -141,7 +141,7 @@ class PlaylistViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
             item.video, item.visible = video, True  # type: ignore[attr-defined]
             return Response(PlaylistItemSerializer(item).data, status=status.HTTP_201_CREATED)
         playlist = selectors.playlist_visible_to(playlist_id=pk, user=viewer)
-        page = self.paginate_queryset(selectors.playlist_items(playlist=playlist, viewer=viewer))
+        page = self.paginate_queryset(selectors.playlist_items(playlist=playlist, viewer=viewer)) or []
         page = selectors.items_page_ready(page, viewer=viewer)
         return self.get_paginated_response(PlaylistItemSerializer(page, many=True).data)
 
@@ -203,7 +203,7 @@ class MyLibraryViewSet(viewsets.GenericViewSet):
     def liked(self, request: Request) -> Response:
         user = signed_in_user(request)
         self.pagination_class = type("LikedPage", (CursorPage,), {"ordering": "-updated_at"})
-        page = selectors.items_page_ready(self.paginate_queryset(selectors.liked(user=user)), viewer=user)
+        page = selectors.items_page_ready(self.paginate_queryset(selectors.liked(user=user)) or [], viewer=user)
         return self.get_paginated_response(LikedSerializer(page, many=True).data)
 
     @extend_schema(tags=["library"], summary="Channels I follow", responses=FollowedChannelSerializer(many=True))
@@ -217,7 +217,7 @@ class MyLibraryViewSet(viewsets.GenericViewSet):
     )
     def feed(self, request: Request) -> Response:
         self.pagination_class = FeedPage
-        page = with_plans(self.paginate_queryset(selectors.feed(user=signed_in_user(request))))
+        page = with_plans(self.paginate_queryset(selectors.feed(user=signed_in_user(request))) or [])
         return self.get_paginated_response(VideoSerializer(page, many=True).data)
 
 
@@ -248,6 +248,7 @@ class ChannelViewSet(viewsets.GenericViewSet):
     lookup_field = "username"
     lookup_value_regex = r"[\w.@+-]{1,30}"
     serializer_class = ChannelSerializer
+    filterset_class = None  # the catalog's filters, on `videos` only
     token_scopes = {
         "retrieve": READ,
         "videos": READ,
@@ -283,7 +284,7 @@ class ChannelViewSet(viewsets.GenericViewSet):
         videos: QuerySet[Video] = self.filter_queryset(
             selectors.channel_videos(channel=channel, viewer=request_user(request))
         )
-        page = with_plans(self.paginate_queryset(videos))
+        page = with_plans(self.paginate_queryset(videos) or [])
         return self.get_paginated_response(VideoSerializer(page, many=True).data)
 
     @extend_schema(tags=["library"], summary="The channel's public playlists", responses=PlaylistSerializer(many=True))

@@ -20,6 +20,7 @@ from pathlib import Path
 from boto3.s3.transfer import TransferConfig
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -28,7 +29,7 @@ from django.utils import timezone
 
 from videos import keys, storage
 from videos.errors import NoSource, TranscodeInProgress
-from videos.models import Rendition, TranscodeJob, Video
+from videos.models import Rendition, TranscodeJob, Video, VideoPlan
 from videos.pipeline import ladder
 from videos.pipeline.probing import MediaInfo, NotPlayableMedia, probe
 
@@ -51,6 +52,11 @@ PUBLISHED_FIELDS = [
 
 class LeaseLost(Exception):
     """Another worker (or the reaper) took the job over; this attempt must stop quietly."""
+
+
+class OwnerBusy(Exception):
+    """The video's owner already has TRANSCODE_MAX_ACTIVE_PER_USER transcodes running: this job
+    waits in the queue (the task asks again later), so one user's uploads cannot take every worker."""
 
 
 def worker_name() -> str:
@@ -92,7 +98,7 @@ def transcode_here(*, video: Video) -> TranscodeJob:
     """Queues a transcode and runs it in this process instead of a worker (`manage.py transcode
     --sync`, `import_video --sync`, tests); returns the job as it ended."""
     job = transcode_queue(video=video, enqueue=False)
-    run_job(job.pk)
+    run_job(job.pk, limit_per_owner=False)
     job.refresh_from_db()
     return job
 
@@ -115,19 +121,34 @@ def _fail_video(video_id: uuid.UUID | str, reason: str) -> None:
     )
 
 
-def _claim(job_id: uuid.UUID | str, worker: str) -> TranscodeJob | None:
+def _claim(job_id: uuid.UUID | str, worker: str, *, limit_per_owner: bool = True) -> TranscodeJob | None:
+    """Takes the job for this worker; None if it is not claimable (done, or another worker's).
+    Raises OwnerBusy while its owner has their share of running jobs (claims of one owner are
+    serialised on their row, so racing workers cannot pass the cap together)."""
     now = timezone.now()
     claimable = Q(status=Job.QUEUED) | Q(status=Job.RUNNING, lease_expires_at__lt=now)
-    claimed = TranscodeJob.objects.filter(claimable, pk=job_id, attempts__lt=F("max_attempts")).update(
-        status=Job.RUNNING,
-        worker=worker,
-        attempts=F("attempts") + 1,
-        lease_expires_at=now + settings.TRANSCODE_LEASE,
-        heartbeat_at=now,
-        started_at=now,
-        progress=0,
-        error="",
-    )
+    with transaction.atomic():
+        job_rows = TranscodeJob.objects.filter(claimable, pk=job_id, attempts__lt=F("max_attempts"))
+        owner_id = job_rows.values_list("video__owner_id", flat=True).first()
+        if owner_id is None:
+            return None
+        if limit_per_owner:
+            get_user_model().objects.select_for_update().filter(pk=owner_id).exists()
+            running = TranscodeJob.objects.filter(
+                video__owner_id=owner_id, status=Job.RUNNING, lease_expires_at__gte=now
+            )
+            if running.exclude(pk=job_id).count() >= settings.TRANSCODE_MAX_ACTIVE_PER_USER:
+                raise OwnerBusy()
+        claimed = job_rows.update(
+            status=Job.RUNNING,
+            worker=worker,
+            attempts=F("attempts") + 1,
+            lease_expires_at=now + settings.TRANSCODE_LEASE,
+            heartbeat_at=now,
+            started_at=now,
+            progress=0,
+            error="",
+        )
     if not claimed:
         return None
     job = TranscodeJob.objects.select_related("video").get(pk=job_id)
@@ -162,9 +183,10 @@ def _heartbeat(job: TranscodeJob, progress: float) -> None:
         raise LeaseLost()
 
 
-def run_job(job_id: uuid.UUID | str, *, worker: str | None = None) -> bool:
-    """Claims and runs one job; True when this call published it."""
-    job = _claim(job_id, worker or worker_name())
+def run_job(job_id: uuid.UUID | str, *, worker: str | None = None, limit_per_owner: bool = True) -> bool:
+    """Claims and runs one job; True when this call published it. OwnerBusy: not claimed, ask again
+    later (`limit_per_owner=False`: an operator's run here, outside the workers' shares)."""
+    job = _claim(job_id, worker or worker_name(), limit_per_owner=limit_per_owner)
     if job is None:
         return False
     beat = Heartbeat(job)
@@ -190,8 +212,10 @@ def run_job(job_id: uuid.UUID | str, *, worker: str | None = None) -> bool:
     except (NotPlayableMedia, ladder.TranscodeFailed) as exc:
         _fail(job, str(exc), getattr(exc, "log_tail", ""), retry=False)
         return False
-    except Exception as exc:
-        _fail(job, f"{type(exc).__name__}: {exc}", "", retry=True)
+    except Exception:
+        # The exception goes to the log (and Celery); owners read the job's error: a sentence.
+        logger.exception("transcode %s attempt %s failed", job.pk, job.attempts)
+        _fail(job, "Transcoding failed on our side.", "", retry=True)
         raise
 
 
@@ -297,6 +321,50 @@ def _delete_other_versions(video: Video, keep: str) -> None:
         }
     for prefix in prefixes - {keep}:
         storage.delete_prefix(prefix)
+
+
+def version_move(*, video_id: uuid.UUID | str) -> bool:
+    """Moves the published version to a fresh prefix and deletes the old one, for a video that is
+    no longer public (or became gated) while PLAYBACK_PUBLIC_BASE_URL served its files: their public
+    URLs were handed out and would keep working for as long as the files exist. True if moved."""
+    video = Video.objects.filter(pk=video_id).first()
+    if video is None or not video.hls_prefix:
+        return False
+    if video.visibility == Video.Visibility.PUBLIC and not VideoPlan.objects.filter(video=video).exists():
+        return False  # public again meanwhile: nothing to hide
+    old, new = video.hls_prefix, keys.hls_version_prefix(video.pk, uuid.uuid4(), 0)
+    _copy_prefix(old, new)
+    with transaction.atomic():
+        locked = Video.objects.select_for_update(of=("self",)).filter(pk=video.pk, hls_prefix=old).first()
+        if locked is None:  # a transcode published another version meanwhile (and deletes this one)
+            transaction.on_commit(partial(storage.delete_prefix, new))
+            return False
+        locked.hls_prefix = new
+        for field in ("master_key", "poster_key", "storyboard_key"):
+            setattr(locked, field, new + getattr(locked, field).removeprefix(old))
+        locked.save(update_fields=["hls_prefix", "master_key", "poster_key", "storyboard_key", "updated_at"])
+        for rendition in locked.renditions.all():
+            rendition.playlist_key = new + rendition.playlist_key.removeprefix(old)
+            rendition.save(update_fields=["playlist_key"])
+        transaction.on_commit(partial(storage.delete_prefix, old))
+    return True
+
+
+def _copy_prefix(source: str, target: str) -> None:
+    """Copies every object under `source` to the same relative key under `target` (server-side on S3)."""
+    if storage.uses_s3():
+        client, bucket = storage.s3_client(), storage.s3_bucket()
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=source):
+            for obj in page.get("Contents", []):
+                key = target + obj["Key"].removeprefix(source)
+                client.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": obj["Key"]})
+        return
+    folders, files = default_storage.listdir(source)
+    for name in files:
+        with default_storage.open(source + name, "rb") as handle:
+            storage.save_exactly(target + name, File(handle))
+    for folder in folders:
+        _copy_prefix(f"{source}{folder}/", f"{target}{folder}/")
 
 
 def _fail(job: TranscodeJob, error: str, log_tail: str, *, retry: bool) -> None:

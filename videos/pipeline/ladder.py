@@ -10,7 +10,6 @@ import contextlib
 import math
 import os
 import queue
-import resource
 import shutil
 import signal
 import subprocess
@@ -23,6 +22,7 @@ from pathlib import Path
 from django.conf import settings
 
 from videos import keys
+from videos.pipeline import sandbox
 from videos.pipeline.probing import SAFE_INPUT_OPTIONS, MediaInfo
 
 STORYBOARD_COLUMNS = STORYBOARD_ROWS = 10
@@ -69,6 +69,11 @@ def encode_timeout(duration: float) -> float:
     return max(settings.TRANSCODE_MIN_TIMEOUT, duration * settings.TRANSCODE_TIMEOUT_FACTOR)
 
 
+def cpu_limit(duration: float) -> int:
+    """CPU seconds the ladder of a video this long may use (all threads together), for its rlimit."""
+    return int(max(settings.TRANSCODE_MIN_TIMEOUT, duration) * settings.TRANSCODE_CPU_SECONDS_FACTOR)
+
+
 def plan_for(info: MediaInfo) -> Plan:
     """The rungs of the profile that fit the source (never upscaled); a source smaller than
     every rung gets one rung at its own size."""
@@ -91,6 +96,14 @@ def plan_for(info: MediaInfo) -> Plan:
         poster_at=min(info.duration * 0.1, 5.0),
         duration=info.duration,
     )
+
+
+def estimated_bytes(plan: Plan) -> int:
+    """What the ladder will store, about: every rung's bitrate (and the one audio rendition's)
+    times the duration. Fixed keyframes and capped bitrates make the output track the ladder's
+    bitrates whatever the source, so a small source of noise cannot hide a large output."""
+    kbps = sum(rung.video_kbps for rung in plan.rungs) + (profile()["audio_kbps"] if plan.has_audio else 0)
+    return math.ceil(kbps * 1000 / 8 * plan.duration)
 
 
 def _scale(rung: Rung, portrait: bool) -> str:
@@ -173,13 +186,13 @@ def run(
     log_path = out / "ffmpeg.log"
     deadline = time.monotonic() + timeout
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(
+        process = sandbox.popen(
             ffmpeg_args(plan, source, out),
+            cpu_seconds=cpu_limit(plan.duration),
             stdout=subprocess.PIPE,
             stderr=log,
             start_new_session=True,
             cwd=out,
-            preexec_fn=_limit_memory,
         )
         lines: queue.Queue = queue.Queue()
         threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
@@ -195,7 +208,9 @@ def run(
             _kill_group(process)
             raise
     if code != 0:
-        raise TranscodeFailed(f"ffmpeg exited with code {code}", _tail(log_path))
+        raise TranscodeFailed(
+            "The video could not be transcoded.", f"ffmpeg exited with code {code}\n" + _tail(log_path)
+        )
     _tile_storyboard(out)
 
 
@@ -208,24 +223,18 @@ def _pump(stream, lines: queue.Queue) -> None:
 def _next_line(lines: queue.Queue, deadline: float, timeout: float, log_path: Path) -> str | None:
     """The next progress line; "" after a second of silence; None when ffmpeg closed its output."""
     if time.monotonic() > deadline:
-        raise TranscodeFailed(f"ffmpeg took longer than {timeout:.0f} s", _tail(log_path))
+        raise TranscodeFailed(f"Transcoding took longer than {timeout:.0f} seconds.", _tail(log_path))
     try:
         return lines.get(timeout=1)
     except queue.Empty:
         return ""
 
 
-def _limit_memory() -> None:
-    """Caps ffmpeg's address space: a hostile file cannot make it eat the machine."""
-    limit = settings.TRANSCODE_MEMORY_LIMIT_BYTES
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
 def _tile_storyboard(out: Path) -> None:
     """Packs the thumbnails into 10x10 sprite sheets (our own JPEGs: a cheap, trusted pass)."""
     thumbs = out / THUMBS
     if not any(thumbs.glob("*.jpg")):
-        raise TranscodeFailed("ffmpeg wrote no storyboard thumbnails")
+        raise TranscodeFailed("The video's storyboard could not be made.", "ffmpeg wrote no storyboard thumbnails")
     (out / keys.STORYBOARD_FOLDER).mkdir(exist_ok=True)
     tile = f"tile={STORYBOARD_COLUMNS}x{STORYBOARD_ROWS}"
     args = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-f", "image2"]
@@ -238,9 +247,9 @@ def _tile_storyboard(out: Path) -> None:
         "5",
         str(out / keys.STORYBOARD_FOLDER / "sprite_%03d.jpg"),
     ]
-    result = subprocess.run(args, capture_output=True, timeout=300, check=False)
+    result = sandbox.run(args, timeout=300)
     if result.returncode != 0:
-        raise TranscodeFailed("could not build the storyboard sprites", result.stderr.decode(errors="replace"))
+        raise TranscodeFailed("The video's storyboard could not be made.", result.stderr.decode(errors="replace"))
     shutil.rmtree(thumbs)
 
 
@@ -276,7 +285,7 @@ def write_storyboard_vtt(plan: Plan, out: Path) -> Path:
     VTT); tile size is read from the first sprite (ffmpeg keeps the aspect ratio)."""
     sprites = sorted((out / keys.STORYBOARD_FOLDER).glob("sprite_*.jpg"))
     if not sprites:
-        raise TranscodeFailed("ffmpeg wrote no storyboard")
+        raise TranscodeFailed("The video's storyboard could not be made.", "ffmpeg wrote no storyboard sprites")
     sheet_width, sheet_height = _jpeg_size(sprites[0])
     thumb_w, thumb_h = sheet_width // STORYBOARD_COLUMNS, sheet_height // STORYBOARD_ROWS
     per_sheet = STORYBOARD_COLUMNS * STORYBOARD_ROWS
@@ -315,4 +324,4 @@ def _jpeg_size(path: Path) -> tuple[int, int]:
             width = int.from_bytes(data[index + 7 : index + 9], "big")
             return width, height
         index += 2 + length
-    raise TranscodeFailed(f"cannot read the size of {path.name}")
+    raise TranscodeFailed("The video's storyboard could not be made.", f"cannot read the size of {path.name}")

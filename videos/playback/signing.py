@@ -1,7 +1,8 @@
 """Playback URLs that work in any HLS player as they are: no cookies, no headers.
 
 A playback token, signed and carried in the URL path, binds one video, the viewer (when signed
-in) and an expiry. The API serves the small files (playlists, the storyboard VTT) under
+in), the device session they signed in with (so sign-out, a password reset or a revocation ends
+it at the next request under it) and an expiry. The API serves the small files (playlists, the storyboard VTT) under
 `playback/{token}/...`, checking the token, and points every segment, init segment and sprite at
 a presigned storage URL (S3) or leaves it relative to the token path, where the API streams it
 with Range support (filesystem). Public videos can skip all this with PLAYBACK_PUBLIC_BASE_URL (a
@@ -24,6 +25,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from accounts.models import User
+from sessions_app.selectors import session_is_active
 from videos import storage
 from videos.catalog.selectors import video_visible_to
 from videos.errors import PlaybackTokenExpired, PlaybackTokenInvalid, VideoNotReady
@@ -43,15 +45,19 @@ GATED_MEDIA_URL_SECONDS = 60
 class Grant:
     video_id: str
     user_id: str
+    session_id: str = ""
 
 
-def issue_token(*, video: Video, user: User | None, not_after: datetime | None = None) -> tuple[str, datetime]:
-    """A token for this video and viewer, and when it expires: after the token lifetime, or at
-    `not_after` when sooner (a gated video's token ends with the viewer's access)."""
+def issue_token(
+    *, video: Video, user: User | None, session_id: str | None = None, not_after: datetime | None = None
+) -> tuple[str, datetime]:
+    """A token for this video, viewer and device session (when the viewer signed in with one), and
+    when it expires: after the token lifetime, or at `not_after` when sooner (a gated video's token
+    ends with the viewer's access)."""
     expires = int(time.time() + settings.PLAYBACK_TOKEN_TTL.total_seconds())
     if not_after is not None:
         expires = min(expires, int(not_after.timestamp()))
-    payload = {"v": str(video.pk), "u": str(user.pk) if user else "", "e": expires}
+    payload = {"v": str(video.pk), "u": str(user.pk) if user else "", "s": str(session_id or ""), "e": expires}
     return signing.dumps(payload, salt=_SALT), datetime.fromtimestamp(expires, tz=UTC)
 
 
@@ -64,7 +70,7 @@ def read_token(token: str) -> Grant:
         raise PlaybackTokenInvalid()
     if payload["e"] < time.time():
         raise PlaybackTokenExpired()
-    return Grant(payload["v"], payload["u"])
+    return Grant(payload["v"], payload["u"], str(payload.get("s") or ""))
 
 
 def granted_video(grant: Grant) -> Video:
@@ -72,6 +78,8 @@ def granted_video(grant: Grant) -> Video:
     `subscription_required` once their subscription ended) and it is still published."""
     viewer = User.objects.filter(pk=grant.user_id, is_active=True).first() if grant.user_id else None
     if grant.user_id and viewer is None:
+        raise PlaybackTokenInvalid()
+    if grant.session_id and not session_is_active(session_id=grant.session_id, user_id=grant.user_id):
         raise PlaybackTokenInvalid()
     try:
         video = video_visible_to(video_id=grant.video_id, user=viewer)
@@ -157,7 +165,9 @@ def public_url(key: str) -> str:
     return settings.PLAYBACK_PUBLIC_BASE_URL.rstrip("/") + "/" + key
 
 
-def playback_answer(*, video: Video, user: User | None, build_absolute_uri: Callable[[str], str]) -> dict:
+def playback_answer(
+    *, video: Video, user: User | None, build_absolute_uri: Callable[[str], str], session_id: str | None = None
+) -> dict:
     """What a player needs: master playlist, poster and storyboard URLs, renditions, expiry."""
     if video.status != Video.Status.READY or not video.hls_prefix:
         raise VideoNotReady()
@@ -167,7 +177,7 @@ def playback_answer(*, video: Video, user: User | None, build_absolute_uri: Call
     ]
     not_after = gate.playable_until(video=video, user=user)
     keys = {"master_url": video.master_key, "poster_url": video.poster_key, "storyboard_url": video.storyboard_key}
-    urls, expires_at = _urls(video, user, build_absolute_uri, keys, not_after=not_after)
+    urls, expires_at = _urls(video, user, build_absolute_uri, keys, not_after=not_after, session_id=session_id)
     return {**urls, "duration": video.duration, "expires_at": expires_at, "renditions": renditions}
 
 
@@ -182,11 +192,12 @@ def _urls(
     build_absolute_uri: Callable[[str], str],
     keys: dict[str, str],
     not_after: datetime | None = None,
+    session_id: str | None = None,
 ) -> tuple[dict[str, str], datetime | None]:
     """URLs of these storage keys: public ones (public, ungated videos), or signed for this viewer."""
     if settings.PLAYBACK_PUBLIC_BASE_URL and video.visibility == Video.Visibility.PUBLIC and not gate.is_gated(video):
         return {name: public_url(key) for name, key in keys.items()}, None
-    token, expires_at = issue_token(video=video, user=user, not_after=not_after)
+    token, expires_at = issue_token(video=video, user=user, session_id=session_id, not_after=not_after)
     prefix = video.hls_prefix
     urls = {name: token_url(token, key.removeprefix(prefix), build_absolute_uri) for name, key in keys.items()}
     return urls, expires_at

@@ -6,11 +6,12 @@ import uuid
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from videos.catalog.access import with_access
+from videos.catalog.selectors import visible_to
 from videos.models import Video, WatchProgress
 
 COMPLETED_AT = 0.95
@@ -32,12 +33,13 @@ def progress_record(*, user: User, video: Video, position: float) -> WatchProgre
     return WatchProgress(user=user, video=video, position=position, completed=completed)
 
 
-def view_report(*, video: Video, user: User | None, watched_seconds: float, ip: str | None, user_agent: str) -> bool:
+def view_report(*, video: Video, user: User | None, watched_seconds: float, ip: str | None) -> bool:
     """A view a player reports: it counts once VIEW_MIN_SECONDS were watched, once per viewer
-    (the account, or a hash of address and browser for anyone signed out) in VIEW_WINDOW."""
+    (the account, or a hash of the address for anyone signed out) in VIEW_WINDOW. Not the User-Agent:
+    a client rotating it would be a new viewer each time."""
     if watched_seconds < settings.VIEW_MIN_SECONDS:
         return False
-    viewer = _signed_in_viewer(user) if user else _anonymous_viewer(ip, user_agent)
+    viewer = _signed_in_viewer(user) if user else _anonymous_viewer(ip)
     return view_count_once(video=video, viewer=viewer)
 
 
@@ -45,9 +47,9 @@ def _signed_in_viewer(user: User) -> str:
     return f"user:{user.pk}"
 
 
-def _anonymous_viewer(ip: str | None, user_agent: str) -> str:
+def _anonymous_viewer(ip: str | None) -> str:
     """An anonymous viewer's key: a hash, so no address is stored."""
-    return "anon:" + hashlib.sha256(f"{ip}|{user_agent}".encode()).hexdigest()[:32]
+    return "anon:" + hashlib.sha256(f"{ip}".encode()).hexdigest()[:32]
 
 
 def view_count_once(*, video: Video, viewer: str) -> bool:
@@ -60,19 +62,17 @@ def view_count_once(*, video: Video, viewer: str) -> bool:
 
 
 def continue_watching(*, user: User) -> QuerySet[WatchProgress]:
-    """Started, not finished, still playable for this viewer; newest first."""
-    return (
-        history(user=user)
-        .filter(completed=False, position__gt=0, video__status=Video.Status.READY)
-        .exclude(Q(video__visibility=Video.Visibility.PRIVATE) & ~Q(video__owner=user))
-    )
+    """Started, not finished, ready; newest first (only what the viewer may still see, as history)."""
+    return history(user=user).filter(completed=False, position__gt=0, video__status=Video.Status.READY)
 
 
 def history(*, user: User) -> QuerySet[WatchProgress]:
-    """My progress rows, newest first, each video with its `access` for me (a fixed number of queries)."""
+    """My progress rows of videos I may still see (a video made private, or no longer ready, drops
+    out; its row stays, so it comes back if the video does), newest first, each video with its
+    `access` for me (a fixed number of queries)."""
     videos = with_access(Video.objects.select_related("owner", "category"), viewer=user)
     return (
-        WatchProgress.objects.filter(user=user)
+        WatchProgress.objects.filter(visible_to(user, through="video__"), user=user)
         .prefetch_related(Prefetch("video", queryset=videos), "video__tags", "video__required_plans")
         .order_by("-updated_at")
     )

@@ -29,6 +29,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from sessions_app.access_tokens.scopes import Scope
+from sessions_app.authentication import current_session_id
 from videos import storage
 from videos.catalog import selectors
 from videos.errors import RangeNotSatisfiable
@@ -45,6 +46,7 @@ from vod.exceptions import NotFoundError
 from vod.pagination import CursorPage
 from vod.permissions import request_user, signed_in_user
 from vod.serializers import validated
+from vod.throttling import AnonymousIPThrottle
 
 MEDIA_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -161,6 +163,7 @@ class VideoPlaybackActions:
     """`videos/{id}/playback`, `progress` and `views` (part of the catalog's VideoViewSet)."""
 
     token_scopes = dict.fromkeys(["playback", "progress", "views"], Scope.PLAYBACK)
+    throttle_scope: str | None = None  # set per action (`views`)
 
     @extend_schema(
         tags=["playback"],
@@ -174,7 +177,10 @@ class VideoPlaybackActions:
     def playback(self, request: Request, pk: str | None = None) -> Response:
         video = selectors.video_visible_to(video_id=pk, user=request_user(request))
         answer = signing.playback_answer(
-            video=video, user=request_user(request), build_absolute_uri=request.build_absolute_uri
+            video=video,
+            user=request_user(request),
+            build_absolute_uri=request.build_absolute_uri,
+            session_id=current_session_id(request),
         )
         response = Response(PlaybackSerializer(answer).data)
         if gate.is_gated(video):
@@ -198,10 +204,18 @@ class VideoPlaybackActions:
     @extend_schema(
         tags=["playback"],
         summary="Report a view by anyone (counted once per viewer per 6 h, after 10 s watched)",
+        description="Anonymous viewers are one viewer per IP address, and their reports are throttled "
+        "per IP (`THROTTLE_VIEWS`).",
         request=ViewInputSerializer,
         responses={204: None},
     )
-    @action(detail=True, methods=["post"], permission_classes=[AllowAny])
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[AllowAny],
+        throttle_classes=[AnonymousIPThrottle],
+        throttle_scope="views",
+    )
     def views(self, request: Request, pk: str | None = None) -> Response:
         video = selectors.video_visible_to(video_id=pk, user=request_user(request))
         viewer_state.view_report(
@@ -209,7 +223,6 @@ class VideoPlaybackActions:
             user=request_user(request),
             watched_seconds=validated(ViewInputSerializer, request)["watched_seconds"],
             ip=client_ip(request),
-            user_agent=request.headers.get("User-Agent", ""),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -132,6 +132,32 @@ def test_the_list_filters_by_status_owner_and_category_and_searches_owner_email(
     assert mine.title in titles()
 
 
+def test_content_editors_see_owners_by_username_never_by_email(editor, superuser):
+    # given a video whose owner has an email address
+    owner = UserFactory(email="private.person@example.com", username="maker")
+    video = VideoFactory(owner=owner, title="Mine")
+    VideoFactory(owner=UserFactory(username="zed", email="zed.hidden@example.com"), title="Theirs")
+
+    # when a content editor lists, filters, searches and opens videos
+    listing = editor.get(CHANGELIST)
+    change = editor.get(reverse("admin:videos_video_change", args=[video.pk]))
+    confirmation = run_action(editor, "publish", [video], confirm=False)
+
+    # then the owner shows as their username, and their email appears nowhere
+    for page in (listing, change, confirmation):
+        assert page.status_code == 200
+        assert "maker" in page.content.decode()
+        assert "private.person" not in page.content.decode() and "zed.hidden" not in page.content.decode()
+    owner_filter = next(f for f in listing.context["cl"].filter_specs if f.field_path == "owner")
+    assert [name for _, name in owner_filter.lookup_choices] == ["maker", "zed"]
+    assert list(editor.get(CHANGELIST, {"q": "private.person"}).context["cl"].result_list) == []
+    assert [v.title for v in editor.get(CHANGELIST, {"q": "maker"}).context["cl"].result_list] == ["Mine"]
+    # while staff who may see users still find owners by email
+    assert [
+        v.title for v in admin_client(superuser).get(CHANGELIST, {"q": "private.person"}).context["cl"].result_list
+    ] == ["Mine"]
+
+
 # --- the upload form --------------------------------------------------------------------------------
 
 

@@ -14,9 +14,12 @@ from django.core.files.storage import default_storage
 from django.db import connection
 
 from accounts.tests.factories import UserFactory
+from sessions_app.models import DeviceSession
+from sessions_app.services import sessions_revoke_for_user
 from testing.clients import assert_error, signed_in_client
 from videos.models import Rendition, Video, WatchProgress
-from videos.tests.conftest import transcoded_video
+from videos.pipeline import jobs
+from videos.tests.conftest import stored_keys, transcoded_video
 from videos.tests.factories import DraftVideoFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
@@ -181,6 +184,30 @@ def test_a_token_dies_with_its_viewers_access(owner_client, private_video, api_c
     assert_error(api_client.get(master), 403, "playback_token_invalid")
 
 
+@pytest.mark.parametrize("end", ["logout", "password_reset", "revoke"])
+def test_a_token_dies_with_the_session_it_was_issued_to(
+    end, owner_client, private_video, api_client, django_capture_on_commit_callbacks
+):
+    # given a signed-in viewer's playback URL, and one from another session of theirs
+    master = local(playback(owner_client, private_video).json()["master_url"])
+    other = signed_in_client(owner_client.user)
+    other_master = local(playback(other, private_video).json()["master_url"])
+    assert api_client.get(master).status_code == 200
+
+    # when that session ends (its revocation reaches the session cache on commit)
+    with django_capture_on_commit_callbacks(execute=True):
+        if end == "logout":
+            assert owner_client.post("/api/v1/auth/logout").status_code in (200, 204)
+        elif end == "password_reset":
+            sessions_revoke_for_user(user=owner_client.user, reason=DeviceSession.RevokeReason.PASSWORD_RESET)
+        else:
+            assert other.delete(f"/api/v1/sessions/{owner_client.device_session.pk}").status_code == 204
+
+    # then its token is refused at the next playlist fetch; the other session's lives unless it ended too
+    assert_error(api_client.get(master), 403, "playback_token_invalid")
+    assert api_client.get(other_master).status_code == (403 if end == "password_reset" else 200)
+
+
 @pytest.mark.parametrize(
     "path", ["../../etc/passwd", "360p/../../source/x.mp4", "source.bin", "360p/index.m3u8%00", "720p/index.m3u8"]
 )
@@ -224,6 +251,31 @@ def test_public_videos_use_the_public_base_url_when_configured(api_client, setti
     urls = playback(api_client, video).json()
     assert urls["master_url"] == f"https://cdn.example.com/media/{video.master_key}"
     assert urls["expires_at"] is None
+
+
+def test_a_public_video_made_private_moves_its_files_off_the_public_urls(
+    owner_client, backend, settings, django_capture_on_commit_callbacks
+):
+    # given a public video whose files were handed out as plain public URLs
+    settings.PLAYBACK_PUBLIC_BASE_URL = "https://cdn.example.com/media"
+    video = published(VideoFactory(owner=owner_client.user))
+    old_master = video.master_key
+    assert playback(owner_client, video).json()["master_url"].endswith(old_master)
+
+    # when its owner makes it private, which queues the move after commit, and the task runs
+    with django_capture_on_commit_callbacks() as queued:
+        response = owner_client.patch(f"/api/v1/videos/{video.pk}", {"visibility": "private"}, format="json")
+    assert response.status_code == 200 and len(queued) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.version_move(video_id=video.pk) is True
+
+    # then nothing is left under the old keys, and the video plays from its new ones, signed
+    video.refresh_from_db()
+    assert video.master_key != old_master and not default_storage.exists(old_master)
+    assert stored_keys(old_master.rsplit("/", 1)[0] + "/") == []
+    master = playback(owner_client, video).json()["master_url"]
+    assert "/playback/" in master and fetch(owner_client, master).status_code == 200
+    assert Rendition.objects.get(video=video).playlist_key.startswith(video.hls_prefix)
 
 
 def test_a_really_transcoded_video_plays_through_its_signed_urls(owner_client, media_factory, backend, api_client):
@@ -270,11 +322,27 @@ def test_continue_watching_and_history(auth_client):
     watching = auth_client.get("/api/v1/me/continue-watching").json()["results"]
     assert [(item["video"]["id"], item["position"]) for item in watching] == [(str(started.pk), 30.0)]
     history = auth_client.get("/api/v1/me/history").json()["results"]
-    assert {item["video"]["id"] for item in history} == {str(started.pk), str(finished.pk), str(hidden.pk)}
+    assert {item["video"]["id"] for item in history} == {str(started.pk), str(finished.pk)}
     assert auth_client.delete(f"/api/v1/me/history/{started.pk}").status_code == 204
-    assert len(auth_client.get("/api/v1/me/history").json()["results"]) == 2
+    assert len(auth_client.get("/api/v1/me/history").json()["results"]) == 1
     assert auth_client.delete("/api/v1/me/history").status_code == 204
     assert auth_client.get("/api/v1/me/history").json()["results"] == []
+
+
+def test_history_shows_only_what_the_viewer_may_still_see(auth_client):
+    # given a viewer who watched someone's public video
+    video = VideoFactory(duration=100, title="Holiday")
+    auth_client.put(f"/api/v1/videos/{video.pk}/progress", {"position": 99}, format="json")
+    # when the owner makes it private and renames it
+    Video.objects.filter(pk=video.pk).update(visibility=Video.Visibility.PRIVATE, title="Secret plans")
+    # then the viewer's history shows nothing of it, while its owner's still does
+    assert auth_client.get("/api/v1/me/history").json()["results"] == []
+    owner = signed_in_client(video.owner)
+    owner.put(f"/api/v1/videos/{video.pk}/progress", {"position": 10}, format="json")
+    assert [item["video"]["title"] for item in owner.get("/api/v1/me/history").json()["results"]] == ["Secret plans"]
+    # and it comes back if the video is shown again
+    Video.objects.filter(pk=video.pk).update(visibility=Video.Visibility.UNLISTED)
+    assert len(auth_client.get("/api/v1/me/history").json()["results"]) == 1
 
 
 @pytest.mark.parametrize("position", [-1, "soon", None, 10**9])
@@ -309,6 +377,49 @@ def test_a_view_counts_once_per_viewer_per_window_after_ten_seconds(api_client, 
     video.refresh_from_db()
     assert video.view_count == 3  # two anonymous viewers and one signed-in viewer
     assert api_client.get(f"/api/v1/videos/{video.pk}").json()["view_count"] == 3
+
+
+def test_an_anonymous_viewer_is_one_ip_whatever_the_user_agent(api_client):
+    # given one address rotating its User-Agent
+    video = VideoFactory()
+    for number in range(5):
+        api_client.post(
+            f"/api/v1/videos/{video.pk}/views",
+            {"watched_seconds": 30},
+            format="json",
+            REMOTE_ADDR="203.0.113.7",
+            HTTP_USER_AGENT=f"Player/{number}",
+        )
+    # then it counted once
+    video.refresh_from_db()
+    assert video.view_count == 1
+
+
+def test_anonymous_view_reports_are_throttled_per_ip(api_client, auth_client, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "views": "3/hour"},
+    }
+    videos = VideoFactory.create_batch(5)
+
+    def report(client, video, ip):
+        return client.post(f"/api/v1/videos/{video.pk}/views", {"watched_seconds": 30}, format="json", REMOTE_ADDR=ip)
+
+    # when one anonymous address reports views of five videos
+    answers = [report(api_client, video, "203.0.113.8").status_code for video in videos]
+    # then the fourth and fifth are refused, and counted nowhere
+    assert answers == [204, 204, 204, 429, 429]
+    assert sorted(Video.objects.filter(pk__in=[v.pk for v in videos]).values_list("view_count", flat=True)) == [
+        0,
+        0,
+        1,
+        1,
+        1,
+    ]
+    assert_error(report(api_client, videos[0], "203.0.113.8"), 429, "throttled")
+    # while another address, and a signed-in viewer on the same one, still report
+    assert report(api_client, videos[4], "203.0.113.9").status_code == 204
+    assert report(auth_client, videos[4], "203.0.113.8").status_code == 204
 
 
 @pytest.mark.django_db(transaction=True)

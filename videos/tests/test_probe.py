@@ -9,8 +9,10 @@ import time
 
 import pytest
 
+from testing import clips
 from videos.models import TranscodeJob, Video
 from videos.pipeline import services
+from videos.pipeline.probing import NotPlayableMedia, media_info
 from videos.tests.conftest import stored_bytes, stored_keys
 from videos.tests.factories import DraftVideoFactory
 
@@ -164,3 +166,95 @@ def test_the_worker_probes_a_real_clip_and_fails_a_text_file(celery_worker, auth
     assert good.source_sha256 == hashlib.sha256(clip).hexdigest()
     assert bad.status == Status.FAILED
     assert bad.failure_reason.strip()
+
+
+# --- hostile metadata ------------------------------------------------------------------------------
+
+
+def test_junk_stream_tags_do_not_crash_the_probe(auth_client, tmp_path):
+    # given an Ogg clip whose video stream says rotate=junk and duration=soon
+    clip = clips.ogg_with_stream_tags(tmp_path / "junk.ogg", rotate="junk", duration="soon")
+    assert (
+        '"rotate": "junk"'
+        in subprocess.run(
+            ["ffprobe", "-v", "error", "-show_streams", "-print_format", "json", str(clip)],
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    video = upload_source(auth_client, clip.read_bytes())
+
+    # when
+    services.source_probe(video_id=video.id, queue_transcode=False)
+
+    # then it is probed like any clip: the junk counts as no rotation
+    video.refresh_from_db()
+    assert (video.status, video.failure_reason) == (Status.UPLOADED, "")
+    assert (video.width, video.height, video.source_info["rotation"]) == (160, 120, 0)
+    assert video.duration == pytest.approx(1.0, abs=0.2)
+
+
+GOOD_STREAM = {"codec_type": "video", "codec_name": "h264", "width": 320, "height": 240, "avg_frame_rate": "25/1"}
+GOOD_FORMAT = {"format_name": "mov,mp4", "duration": "2.0"}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        [],
+        "text",
+        {"streams": "many", "format": GOOD_FORMAT},
+        {"streams": [None, 3, "x"], "format": GOOD_FORMAT},
+        {"streams": [{**GOOD_STREAM, "width": "wide"}], "format": GOOD_FORMAT},
+        {"streams": [{**GOOD_STREAM, "height": [1]}], "format": GOOD_FORMAT},
+        {"streams": [{**GOOD_STREAM, "width": True}], "format": GOOD_FORMAT},
+        {"streams": [GOOD_STREAM], "format": {**GOOD_FORMAT, "duration": "NaN"}},
+        {"streams": [GOOD_STREAM], "format": {**GOOD_FORMAT, "duration": "1e999"}},
+        {"streams": [GOOD_STREAM], "format": {**GOOD_FORMAT, "duration": {"s": 1}}},
+        {"streams": [GOOD_STREAM], "format": {"duration": "2.0"}},
+        {"streams": [GOOD_STREAM], "format": "mp4"},
+        {"streams": [GOOD_STREAM]},
+    ],
+)
+def test_malformed_probe_output_is_a_reason_never_a_crash(data):
+    with pytest.raises(NotPlayableMedia) as refused:
+        media_info(data)
+    assert str(refused.value).endswith(".")
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        {**GOOD_STREAM, "tags": {"rotate": "junk"}},
+        {**GOOD_STREAM, "tags": "rotate=90"},
+        {**GOOD_STREAM, "side_data_list": [{"rotation": "sideways"}]},
+        {**GOOD_STREAM, "side_data_list": "rotation"},
+        {**GOOD_STREAM, "side_data_list": [None, {"rotation": 1e400}]},
+        {**GOOD_STREAM, "avg_frame_rate": "1/0"},
+        {**GOOD_STREAM, "avg_frame_rate": 25},
+        {**GOOD_STREAM, "avg_frame_rate": "abc/def"},
+        {**GOOD_STREAM, "codec_name": 264},
+        {**GOOD_STREAM, "disposition": "yes"},
+    ],
+)
+def test_junk_in_optional_fields_is_ignored(stream):
+    info = media_info({"streams": [stream, {"codec_type": "audio", "codec_name": None}], "format": GOOD_FORMAT})
+    assert (info.width, info.height, info.duration, info.rotation) == (320, 240, 2.0, 0)
+    assert info.frame_rate in (0.0, 25.0)
+
+
+def test_any_other_probe_error_fails_the_video_with_a_readable_reason(auth_client, monkeypatch):
+    # given a probe that breaks in a way nobody foresaw
+    def broken(path):
+        raise RuntimeError(f"unexpected trouble reading {path}")
+
+    monkeypatch.setattr(services, "probe", broken)
+    video = upload_source(auth_client, b"whatever" * 100)
+
+    # when
+    services.source_probe(video_id=video.id)
+
+    # then the video ends failed (not `uploaded` forever) with a sentence, not the exception
+    video.refresh_from_db()
+    assert (video.status, video.failure_reason) == (Status.FAILED, "The file could not be read as a video.")

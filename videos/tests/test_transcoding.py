@@ -41,10 +41,10 @@ from videos.models import Rendition, TranscodeJob, Video
 from videos.pipeline import jobs, ladder
 from videos.pipeline.probing import MediaInfo
 from videos.pipeline.services import source_probe
+from videos.quota import storage_used
 from videos.tasks import transcode_video
 from videos.tests.conftest import probed_video, stored_bytes, stored_keys
 from videos.tests.factories import DraftVideoFactory, VideoFactory
-from videos.uploads.selectors import storage_used
 from videos.uploads.services import source_upload
 from vod.celery import app
 

@@ -34,6 +34,9 @@ def check_part_token(token: str, upload_id: uuid.UUID | str | None, number: int)
 
 
 def part_url(upload: Upload, number: int, build_absolute_uri: Callable[[str], str]) -> str:
+    """The URL to PUT part `number` to. An S3 URL is SigV4 and signs the part's exact
+    Content-Length, so S3 refuses a body of any other size (an unsigned one could be up to 5 GiB,
+    outside every quota); the API checks the length of parts it receives itself."""
     if upload.backend == Upload.Backend.S3:
         return storage.s3_client().generate_presigned_url(
             "upload_part",
@@ -42,6 +45,7 @@ def part_url(upload: Upload, number: int, build_absolute_uri: Callable[[str], st
                 "Key": upload.key,
                 "UploadId": upload.s3_upload_id,
                 "PartNumber": number,
+                "ContentLength": upload.expected_part_size(number),
             },
             ExpiresIn=int(settings.UPLOAD_URL_EXPIRY.total_seconds()),
         )

@@ -1,13 +1,10 @@
-"""Reads of uploads: the ones a caller may manage, what an upload has received, and quota use."""
+"""Reads of uploads: the ones a caller may manage and what an upload has received (quota use: `videos.quota`)."""
 
 from collections.abc import Callable
 
-from django.db.models import F, Sum
-from django.db.models.functions import Coalesce
-
 from accounts.models import User
 from videos.catalog.selectors import first_managed_by
-from videos.models import Upload, Video
+from videos.models import Upload
 from videos.uploads import parts
 
 
@@ -32,15 +29,3 @@ def upload_parts_state(*, upload: Upload, build_absolute_uri: Callable[[str], st
             for n in missing
         ],
     }
-
-
-def storage_used(*, owner: User) -> int:
-    """Bytes the owner's quota counts: stored sources and everything derived from them, plus the
-    declared size of uploads still in progress."""
-    stored = Video.objects.filter(owner=owner).aggregate(
-        total=Coalesce(Sum(Coalesce("source_size", 0) + F("derived_size")), 0)
-    )["total"]
-    pending = Upload.objects.filter(video__owner=owner, status=Upload.Status.ACTIVE).aggregate(
-        total=Coalesce(Sum("size"), 0)
-    )["total"]
-    return stored + pending

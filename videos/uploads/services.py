@@ -25,8 +25,8 @@ from videos.errors import (
     UploadTooLarge,
 )
 from videos.models import Upload, UploadPart, Video
+from videos.quota import storage_used
 from videos.uploads import parts as upload_parts
-from videos.uploads.selectors import storage_used
 from vod.exceptions import InvalidInput, NotFoundError
 
 logger = logging.getLogger(__name__)
