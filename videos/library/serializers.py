@@ -104,6 +104,14 @@ class LikedSerializer(serializers.ModelSerializer):
     get_unavailable = PlaylistItemSerializer.get_unavailable
 
 
+class ChannelVideoSerializer(VideoSerializer):
+    """A catalog video, named apart so the schema's example page link is the channel's."""
+
+
+class FeedVideoSerializer(VideoSerializer):
+    """A catalog video, named apart so the schema's example page link is the feed's."""
+
+
 class ChannelSerializer(serializers.Serializer):
     """A public profile: never the email. (The avatar joins here when users have one.)"""
 

@@ -19,12 +19,13 @@ from sessions_app.access_tokens.scopes import Scope
 from videos.catalog.access import with_plans
 from videos.catalog.filters import ORDERINGS, CatalogFilter, CatalogPage
 from videos.catalog.selectors import video_visible_to
-from videos.catalog.serializers import VideoSerializer
 from videos.errors import FollowersPrivate
 from videos.library import selectors, services
 from videos.library.serializers import (
     ChannelSerializer,
+    ChannelVideoSerializer,
     ContainsSerializer,
+    FeedVideoSerializer,
     FollowedChannelSerializer,
     FollowerSerializer,
     ItemAddSerializer,
@@ -47,12 +48,10 @@ READ, WRITE = Scope.VIDEOS_READ, Scope.LIBRARY_WRITE
 
 class ItemPage(CursorPage):
     ordering = "position"
-    example_path = "/api/v1/playlists/{id}/items"
 
 
 class FeedPage(CursorPage):
     ordering = ORDERINGS["newest"]  # type: ignore[assignment]  # a tie-break on id
-    example_path = "/api/v1/me/feed"
 
 
 class PlaylistViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
@@ -145,10 +144,15 @@ class PlaylistViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
         page = selectors.items_page_ready(page, viewer=viewer)
         return self.get_paginated_response(PlaylistItemSerializer(page, many=True).data)
 
-    @extend_schema(tags=["library"], summary="Remove an item (by item id)", responses={204: None})
-    @action(detail=True, methods=["delete"], url_path=r"items/(?P<item_id>[0-9]{1,18})")
-    def item_remove(self, request: Request, pk: str | None = None, item_id: str = "") -> Response:
-        services.item_remove(playlist=self._mine(pk), item_id=int(item_id))
+    @extend_schema(
+        tags=["library"],
+        summary="Remove an item (by item id)",
+        parameters=[OpenApiParameter("item", int, OpenApiParameter.PATH, description="The item's id.")],
+        responses={204: None},
+    )
+    @action(detail=True, methods=["delete"], url_path=r"items/(?P<item>[0-9]{1,18})")
+    def item_remove(self, request: Request, pk: str | None = None, item: str = "") -> Response:
+        services.item_remove(playlist=self._mine(pk), item_id=int(item))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -213,12 +217,12 @@ class MyLibraryViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(FollowedChannelSerializer(page, many=True).data)
 
     @extend_schema(
-        tags=["library"], summary="Newest videos of the channels I follow", responses=VideoSerializer(many=True)
+        tags=["library"], summary="Newest videos of the channels I follow", responses=FeedVideoSerializer(many=True)
     )
     def feed(self, request: Request) -> Response:
         self.pagination_class = FeedPage
         page = with_plans(self.paginate_queryset(selectors.feed(user=signed_in_user(request))) or [])
-        return self.get_paginated_response(VideoSerializer(page, many=True).data)
+        return self.get_paginated_response(FeedVideoSerializer(page, many=True).data)
 
 
 class RatingViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
@@ -276,7 +280,7 @@ class ChannelViewSet(viewsets.GenericViewSet):
             OpenApiParameter("ordering", str, enum=[o for o in ORDERINGS if o != "relevance"]),
             OpenApiParameter("limit", int, description="Page size, at most 100."),
         ],
-        responses=VideoSerializer(many=True),
+        responses=ChannelVideoSerializer(many=True),
     )
     @action(detail=True, methods=["get"], filterset_class=CatalogFilter, pagination_class=CatalogPage)
     def videos(self, request: Request, username: str | None = None) -> Response:
@@ -285,7 +289,7 @@ class ChannelViewSet(viewsets.GenericViewSet):
             selectors.channel_videos(channel=channel, viewer=request_user(request))
         )
         page = with_plans(self.paginate_queryset(videos) or [])
-        return self.get_paginated_response(VideoSerializer(page, many=True).data)
+        return self.get_paginated_response(ChannelVideoSerializer(page, many=True).data)
 
     @extend_schema(tags=["library"], summary="The channel's public playlists", responses=PlaylistSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=CursorPage)
