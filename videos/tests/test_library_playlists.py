@@ -4,6 +4,7 @@ other users' ids, and the number of SQL queries an items page costs."""
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -247,3 +248,17 @@ def test_items_page_runs_a_fixed_number_of_queries_at_10_and_200_rows(owner):
         assert len(response.json()["results"]) == min(rows + 1, 100)
         counts.append(len(queries))
     assert counts == [ITEMS_PAGE_QUERIES] * 2, [q["sql"] for q in queries.captured_queries]
+
+
+def test_admin_shows_playlists_with_items_and_ratings_and_follows_read_only(owner):
+    staff_client = Client()
+    staff_client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    playlist, items = filled(owner, 2)
+    services.rating_set(user=owner, video=items[0].video, value="like")
+    services.follow(follower=owner, channel=items[0].video.owner)
+    page = staff_client.get(f"/admin/videos/playlist/{playlist.pk}/change/")
+    assert page.status_code == 200
+    assert items[1].video.title.encode() in page.content  # the items inline
+    for model in ("playlist", "rating", "follow"):
+        assert staff_client.get(f"/admin/videos/{model}/").status_code == 200
+        assert staff_client.get(f"/admin/videos/{model}/add/").status_code == 403
