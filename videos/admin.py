@@ -531,8 +531,6 @@ class PlaylistAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["kind", "visibility"]
     search_fields = ["title", "owner__username", "owner__email"]
     list_select_related = ["owner"]
-    fields = ["title", "owner", "kind", "visibility", "description", "item_count", "created_at", "updated_at"]
-    readonly_fields = fields
     inlines = [PlaylistItemInline]
 
 
