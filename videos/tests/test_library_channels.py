@@ -123,3 +123,17 @@ def test_feed_and_channel_videos_run_fixed_queries(rows):
         response = client.get(f"{CHANNELS}/{channels[0].username}/videos?limit=100")
     assert len(response.json()["results"]) == min(rows // len(channels), 100)
     assert (len(feed), len(channel_videos)) == (FEED_QUERIES, CHANNEL_VIDEOS_QUERIES)
+
+
+def test_options_on_library_endpoints_never_errors():
+    """OPTIONS on a PUT route looks the object up (DRF's metadata): an unknown channel is a 404."""
+    client = signed_in_client(UserFactory(username="viewer"))
+    video = VideoFactory()
+    assert_error(client.options(f"{CHANNELS}/nobody/follow"), 404, "not_found")
+    for url in (
+        f"{CHANNELS}/viewer/follow",
+        f"/api/v1/videos/{video.pk}/rating",
+        "/api/v1/me/feed",
+        "/api/v1/playlists",
+    ):
+        assert client.options(url).status_code == 200, url
