@@ -37,7 +37,7 @@ from videos.library.serializers import (
     RatingSerializer,
     ReorderSerializer,
 )
-from videos.models import Video
+from videos.models import Playlist, Video
 from vod.pagination import CursorPage
 from vod.permissions import request_user, signed_in_user
 from vod.serializers import validated
@@ -57,6 +57,7 @@ class FeedPage(CursorPage):
 class PlaylistViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
     """`playlists`: mine to list, create, edit and delete; any I may see to open, with its items."""
 
+    queryset = Playlist.objects.none()  # for the schema and OPTIONS; actions read through selectors
     serializer_class = PlaylistSerializer
     token_scopes = {
         "list": READ,
@@ -172,6 +173,8 @@ class MyLibraryViewSet(viewsets.GenericViewSet):
     """`me/...`: watch later, which playlists hold a video, my likes, who I follow, my feed."""
 
     permission_classes = [IsAuthenticated]
+    queryset = Playlist.objects.none()  # for the schema and OPTIONS; actions read through selectors
+    serializer_class = PlaylistSerializer
     token_scopes = dict.fromkeys(["watch_later", "contains", "liked", "following", "feed"], READ)
 
     @extend_schema(tags=["library"], summary="My watch later playlist (its items: playlists/{id}/items)")
@@ -229,6 +232,8 @@ class RatingViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
     """`videos/{id}/rating`: my like or dislike of a video I may see."""
 
     permission_classes = [IsAuthenticated]
+    queryset = Video.objects.none()  # for the schema and OPTIONS (whose PUT check finds nothing)
+    serializer_class = RatingInputSerializer
     token_scopes = {"update": WRITE}
 
     @extend_schema(
@@ -251,6 +256,7 @@ class ChannelViewSet(viewsets.GenericViewSet):
 
     lookup_field = "username"
     lookup_value_regex = r"[\w.@+-]{1,30}"
+    queryset = Video.objects.none()  # for the schema (the `videos` action's filters are the catalog's)
     serializer_class = ChannelSerializer
     filterset_class = None  # the catalog's filters, on `videos` only
     token_scopes = {
@@ -268,6 +274,10 @@ class ChannelViewSet(viewsets.GenericViewSet):
 
     def _channel(self, username: str | None) -> Any:
         return selectors.channel_get(username=username or "")
+
+    def get_object(self) -> Any:
+        """The channel (OPTIONS on a PUT route looks it up)."""
+        return self._channel(self.kwargs.get("username"))
 
     @extend_schema(tags=["library"], summary="A channel's public profile")
     def retrieve(self, request: Request, username: str | None = None) -> Response:

@@ -134,3 +134,17 @@ def test_a_channel_shows_its_avatar():
     urls = APIClient().get(f"{CHANNELS}/face").json()["avatar_urls"]
     assert sorted(urls, key=int) == ["64", "256", "512"]
     assert all(".webp" in url for url in urls.values())
+
+
+def test_options_on_library_endpoints_never_errors():
+    """OPTIONS on a PUT route looks the object up (DRF's metadata): an unknown channel is a 404."""
+    client = signed_in_client(UserFactory(username="viewer"))
+    video = VideoFactory()
+    assert_error(client.options(f"{CHANNELS}/nobody/follow"), 404, "not_found")
+    for url in (
+        f"{CHANNELS}/viewer/follow",
+        f"/api/v1/videos/{video.pk}/rating",
+        "/api/v1/me/feed",
+        "/api/v1/playlists",
+    ):
+        assert client.options(url).status_code == 200, url
