@@ -385,6 +385,8 @@ SPECTACULAR_SETTINGS = {
         "VideoStatusEnum": "videos.models.Video.Status",
         "UploadStatusEnum": "videos.models.Upload.Status",
         "TokenRevokeReasonEnum": "sessions_app.access_tokens.models.PersonalAccessToken.RevokeReason",
+        "CaptionKindEnum": "videos.models.Caption.Kind",
+        "PlaylistKindEnum": "videos.models.Playlist.Kind",
     },
 }
 
