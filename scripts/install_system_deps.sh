@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the system programs the project needs, only those missing, from Debian's packages.
-# Usage: scripts/install_system_deps.sh ffmpeg [postgresql] [redis] [chromium]
+# Usage: scripts/install_system_deps.sh ffmpeg [postgresql] [redis] [chromium] [caddy] [docker-compose]
 set -euo pipefail
 
-declare -A probe=([ffmpeg]=ffprobe [postgresql]=initdb [redis]=redis-server [chromium]=/usr/bin/chromium)
-declare -A package=([ffmpeg]=ffmpeg [postgresql]=postgresql [redis]=redis-server [chromium]=chromium)
+declare -A probe=([ffmpeg]=ffprobe [postgresql]=initdb [redis]=redis-server [chromium]=/usr/bin/chromium
+  [caddy]=caddy [docker-compose]=docker-compose)
+declare -A package=([ffmpeg]=ffmpeg [postgresql]=postgresql [redis]=redis-server [chromium]=chromium
+  [caddy]=caddy [docker-compose]=docker-compose)
 
 missing=()
 for name in "$@"; do

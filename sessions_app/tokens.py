@@ -4,10 +4,65 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.conf import settings
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 SESSION_CLAIM = "sid"
+
+
+class RotatingTokenBackend(TokenBackend):
+    """Signs with the current key; verifies with it, then with each of JWT_SIGNING_KEY_FALLBACKS,
+    so rotating the key does not sign out every user (their next refresh gets current-key tokens)."""
+
+    def decode(self, token, verify: bool = True) -> dict:
+        try:
+            return super().decode(token, verify=verify)
+        except TokenBackendExpiredToken:
+            raise
+        except TokenBackendError:
+            for key in settings.JWT_SIGNING_KEY_FALLBACKS:
+                try:
+                    return _backend(TokenBackend, key).decode(token, verify=verify)
+                except TokenBackendExpiredToken:
+                    raise
+                except TokenBackendError:
+                    continue
+            raise
+
+
+def _backend(cls: type[TokenBackend], signing_key: str) -> TokenBackend:
+    """A backend like simplejwt's own, read from the current SIMPLE_JWT settings, with this key."""
+    return cls(
+        api_settings.ALGORITHM,
+        signing_key,
+        api_settings.VERIFYING_KEY,
+        api_settings.AUDIENCE,
+        api_settings.ISSUER,
+        None,
+        api_settings.LEEWAY,
+        api_settings.JSON_ENCODER,
+    )
+
+
+class SessionAccessToken(AccessToken):
+    """The access token the API accepts (SIMPLE_JWT["AUTH_TOKEN_CLASSES"]), verified with fallbacks."""
+
+    @property
+    def token_backend(self) -> TokenBackend:
+        return _backend(RotatingTokenBackend, api_settings.SIGNING_KEY)
+
+
+class SessionRefreshToken(RefreshToken):
+    """The refresh token of a device session, verified with fallbacks; its access tokens are ours."""
+
+    access_token_class = SessionAccessToken
+
+    @property
+    def token_backend(self) -> TokenBackend:
+        return _backend(RotatingTokenBackend, api_settings.SIGNING_KEY)
 
 
 @dataclass(frozen=True)
@@ -24,7 +79,7 @@ def _expiry(token) -> datetime:
 
 
 def mint_token_pair(*, user_id, session_id, session_expires_at: datetime) -> TokenPair:
-    refresh = RefreshToken()
+    refresh = SessionRefreshToken()
     refresh[api_settings.USER_ID_CLAIM] = str(user_id)
     refresh[SESSION_CLAIM] = str(session_id)
     # A refresh token never outlives its session's absolute expiry.
@@ -40,5 +95,6 @@ def mint_token_pair(*, user_id, session_id, session_expires_at: datetime) -> Tok
 
 
 def read_refresh_token(raw: str) -> RefreshToken:
-    """Verifies signature, algorithm, type and expiry; raises simplejwt's TokenError otherwise."""
-    return RefreshToken(raw)  # type: ignore[arg-type]  # simplejwt's hints say Token; it takes the encoded str
+    """Verifies signature (current key or a fallback), algorithm, type and expiry; raises
+    simplejwt's TokenError otherwise."""
+    return SessionRefreshToken(raw)  # type: ignore[arg-type]  # simplejwt's hints say Token; it takes the encoded str

@@ -57,7 +57,7 @@ def missing_browser_tools() -> list[str]:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        problems.append("the playwright package is missing: `make test` installs requirements.txt")
+        problems.append("the playwright package is missing: `make test` installs requirements-dev.txt")
     return problems
 
 

@@ -2,10 +2,13 @@
 filesystem: streaming saves of known size, exact keys, concatenation, and deleting a prefix. Which
 key holds what is `videos.keys`."""
 
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import boto3
+from botocore.config import Config
 from django.conf import settings
 from django.core.files.base import File
 from django.core.files.storage import default_storage
@@ -24,6 +27,31 @@ def _s3_storage() -> Any:
 
 def s3_client() -> Any:
     return _s3_storage().connection.meta.client
+
+
+def s3_public_client() -> Any:
+    """The client that presigns URLs for browsers (playback, posters, storyboards, upload parts):
+    the same credentials, region, SigV4 and addressing style as `s3_client()`, but the endpoint
+    S3_PUBLIC_ENDPOINT_URL, since a signature covers the host it was made for."""
+    if not settings.S3_PUBLIC_ENDPOINT_URL:
+        return s3_client()
+    s3 = _s3_storage()
+    endpoint = settings.S3_PUBLIC_ENDPOINT_URL
+    return _client_for(endpoint, s3.access_key, s3.secret_key, s3.region_name, s3.addressing_style)
+
+
+@functools.lru_cache(maxsize=4)
+def _client_for(
+    endpoint_url: str, access_key: str | None, secret_key: str | None, region: str | None, style: str | None
+) -> Any:
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name=region,
+        config=Config(signature_version="s3v4", s3={"addressing_style": style} if style else {}),
+    )
 
 
 def s3_bucket() -> str:

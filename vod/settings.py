@@ -142,6 +142,10 @@ MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
 S3_BUCKET = env.str("S3_BUCKET", default="")
+# The storage endpoint as browsers reach it (e.g. https://storage.vod.example.com, the proxy's
+# storage site): presigned playback, poster, storyboard and upload-part URLs use it; server-side
+# calls keep S3_ENDPOINT_URL. Empty: the same as S3_ENDPOINT_URL.
+S3_PUBLIC_ENDPOINT_URL = env.str("S3_PUBLIC_ENDPOINT_URL", default="")
 if S3_BUCKET:
     default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
@@ -340,11 +344,17 @@ ACCESS_TOKEN_MAX_LIFETIME = timedelta(days=365)
 # IP is refused (429) until the window ends.
 ACCESS_TOKEN_FAILURE_RATE = env.str("THROTTLE_ACCESS_TOKEN_FAILURES", default="20/min")
 
+# Old JWT keys still accepted while rotating (new tokens use JWT_SIGNING_KEY); by default the
+# SECRET_KEY_FALLBACKS, as the signing key defaults to SECRET_KEY.
+JWT_SIGNING_KEY_FALLBACKS = env.list(
+    "JWT_SIGNING_KEY_FALLBACKS", default=[] if "JWT_SIGNING_KEY" in env.ENVIRON else SECRET_KEY_FALLBACKS
+)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=30)),
     "ALGORITHM": "HS256",
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
+    "AUTH_TOKEN_CLASSES": ("sessions_app.tokens.SessionAccessToken",),
     "UPDATE_LAST_LOGIN": False,
 }
 
@@ -402,7 +412,8 @@ UPLOAD_MAX_PARTS = 10_000  # S3's limit
 UPLOAD_TTL = timedelta(hours=env.int("UPLOAD_TTL_HOURS", default=24))  # then the sweeper aborts it
 UPLOAD_URL_EXPIRY = timedelta(hours=6)  # part URLs; GET uploads/{id} hands out fresh ones
 VIDEO_SEARCH_CONFIG = env.str("VIDEO_SEARCH_CONFIG", default="english")  # PostgreSQL text search config
-FFPROBE_TIMEOUT = 60
+FFPROBE_TIMEOUT = 60  # seconds, plus ...
+FFPROBE_SECONDS_PER_GIB = 30  # ... this per GiB of source (a large file on a slow scratch disk)
 FFPROBE_CPU_SECONDS = env.int("FFPROBE_CPU_SECONDS", default=30)  # CPU-time rlimit of ffprobe and short passes
 PLAYBACK_TOKEN_TTL = timedelta(hours=env.int("PLAYBACK_TOKEN_TTL_HOURS", default=6))
 # Set to a public bucket or CDN base URL that serves the storage keys to let public videos skip
@@ -443,6 +454,9 @@ MEDIA_TOOL_MAX_FILE_BYTES = env.int("MEDIA_TOOL_MAX_FILE_BYTES", default=2 * 102
 TRANSCODE_HEARTBEAT_SECONDS = 5  # a running job renews its lease this often ...
 TRANSCODE_LEASE = timedelta(minutes=2)  # ... for this long; a claim may take over an expired lease
 TRANSCODE_HEARTBEAT_TIMEOUT = timedelta(seconds=env.int("TRANSCODE_HEARTBEAT_TIMEOUT", default=300))  # reaper
+# The reaper requeues a job still `queued` after this long (its message was lost, e.g. a broker
+# restarted without persistence) and a video left `uploaded` this long without any job.
+TRANSCODE_QUEUED_TIMEOUT = timedelta(seconds=env.int("TRANSCODE_QUEUED_TIMEOUT", default=1800))
 
 # --- logging --------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")

@@ -94,10 +94,12 @@ def _rotation(stream: dict) -> int:
 
 
 def probe(path: str | Path) -> MediaInfo:
-    """Probes a local file; raises NotPlayableMedia with a reason a person can read."""
+    """Probes a local file; raises NotPlayableMedia with a reason a person can read. The time
+    limit grows with the file's size, so a large source is not refused for being large."""
+    timeout = settings.FFPROBE_TIMEOUT + settings.FFPROBE_SECONDS_PER_GIB * Path(path).stat().st_size / 1024**3
     args = ["ffprobe", "-v", "error", *SAFE_INPUT_OPTIONS, "-print_format", "json", "-show_format", "-show_streams"]
     try:
-        result = sandbox.run([*args, "-i", str(path)], timeout=settings.FFPROBE_TIMEOUT)
+        result = sandbox.run([*args, "-i", str(path)], timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         raise NotPlayableMedia("The file could not be read in time.") from exc
     if result.returncode != 0:

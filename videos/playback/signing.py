@@ -104,7 +104,7 @@ def token_url(token: str, path: str, build_absolute_uri: Callable[[str], str]) -
 def presigned_url(key: str, expires_at: datetime) -> str:
     """A presigned S3 GET of the key, valid at least a minute and until `expires_at`."""
     seconds = max(60, int(expires_at.timestamp() - time.time()))
-    return storage.s3_client().generate_presigned_url(
+    return storage.s3_public_client().generate_presigned_url(
         "get_object", Params={"Bucket": storage.s3_bucket(), "Key": key}, ExpiresIn=seconds
     )
 

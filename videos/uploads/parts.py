@@ -38,7 +38,7 @@ def part_url(upload: Upload, number: int, build_absolute_uri: Callable[[str], st
     Content-Length, so S3 refuses a body of any other size (an unsigned one could be up to 5 GiB,
     outside every quota); the API checks the length of parts it receives itself."""
     if upload.backend == Upload.Backend.S3:
-        return storage.s3_client().generate_presigned_url(
+        return storage.s3_public_client().generate_presigned_url(
             "upload_part",
             Params={
                 "Bucket": storage.s3_bucket(),
