@@ -204,3 +204,45 @@ def _delete_tree(path: str) -> int:
         deleted += _delete_tree(f"{path}/{folder}")
     default_storage.delete(path)  # the empty folder
     return deleted
+
+
+# The browser-facing rule of the bucket: players GET segments (HEAD to probe), uploaders PUT parts
+# and must read each part's ETag, from the frontends' origins (CORS_ALLOWED_ORIGINS).
+CORS_METHODS = ["GET", "HEAD", "PUT"]
+CORS_EXPOSED = ["ETag", "Content-Length", "Content-Range"]
+
+
+def bucket_cors_rule(origins: list[str]) -> dict:
+    return {
+        "AllowedOrigins": list(origins),
+        "AllowedMethods": CORS_METHODS,
+        "AllowedHeaders": ["*"],
+        "ExposeHeaders": CORS_EXPOSED,
+        "MaxAgeSeconds": 3600,
+    }
+
+
+def bucket_cors_apply(origins: list[str]) -> None:
+    """Replaces the bucket's CORS configuration with the one rule (`manage.py configure_bucket_cors`)."""
+    s3_client().put_bucket_cors(Bucket=s3_bucket(), CORSConfiguration={"CORSRules": [bucket_cors_rule(origins)]})
+
+
+def bucket_cors_problems(origins: list[str]) -> list[str]:
+    """What the bucket's CORS configuration lacks for these origins (empty: playback and browser
+    uploads work); `manage.py vod_status` reports it."""
+    from botocore.exceptions import ClientError
+
+    try:
+        rules = s3_client().get_bucket_cors(Bucket=s3_bucket()).get("CORSRules", [])
+    except ClientError as exc:
+        return [f"no CORS configuration ({exc.response.get('Error', {}).get('Code', 'error')})"]
+    problems = []
+    for origin in origins:
+        covering = [r for r in rules if origin in r.get("AllowedOrigins", []) or "*" in r.get("AllowedOrigins", [])]
+        methods = {m for r in covering for m in r.get("AllowedMethods", [])}
+        exposed = {h.lower() for r in covering for h in r.get("ExposeHeaders", [])}
+        if missing := [m for m in CORS_METHODS if m not in methods]:
+            problems.append(f"{origin}: {', '.join(missing)} not allowed")
+        if "etag" not in exposed:
+            problems.append(f"{origin}: ETag not exposed")
+    return problems

@@ -1,3 +1,6 @@
+import contextlib
+from pathlib import Path
+
 from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
 
@@ -12,6 +15,17 @@ class VodConfig(AppConfig):
         from vod.request_context import install_log_record_factory
 
         install_log_record_factory()
+        _create_media_root()
+
+
+def _create_media_root() -> None:
+    """The filesystem storage's folder exists from the start (a fresh volume is empty); a
+    read-only or missing parent is reported by the readiness probe, not here."""
+    from django.conf import settings
+
+    if settings.STORAGES["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage":
+        with contextlib.suppress(OSError):
+            Path(settings.STORAGES["default"]["OPTIONS"]["location"]).mkdir(parents=True, exist_ok=True)
 
 
 class VodAdminConfig(AdminConfig):

@@ -107,13 +107,32 @@ class ReadyView(APIView):
         for name, check in CHECKS.items():
             try:
                 check()
-            except Exception:
-                logger.exception("readiness check failed: %s", name)
+            except Exception as exc:  # one line per failed check: probes repeat, tracebacks would flood the log
+                logger.warning("readiness check failed: %s: %s: %s", name, type(exc).__name__, exc)
                 results[name] = "unavailable"
             else:
                 results[name] = "ok"
         down = [name for name, result in results.items() if result != "ok"]
         if down:
             body = error_body(ServiceUnavailable.code, f"Not ready: {', '.join(down)} unavailable.")
-            return Response({**body, "checks": results}, status=ServiceUnavailable.status_code)
+            response = Response({**body, "checks": results}, status=ServiceUnavailable.status_code)
+            response._has_been_logged = True  # type: ignore[attr-defined]  # logged above; not again by django.request
+            return response
         return Response({"status": "ok", "checks": results})
+
+
+class HealthProbeMiddleware:
+    """Answers the probes before host validation and the rest of the stack: an orchestrator calls
+    them by container address or `localhost`, which ALLOWED_HOSTS rightly does not list, and
+    plain http is fine for them. Goes right after the request-id middleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.views = {"/health/live": LiveView.as_view(), "/health/ready": ReadyView.as_view()}
+
+    def __call__(self, request):
+        view = self.views.get(request.path_info.rstrip("/"))
+        if view is None or request.method not in ("GET", "HEAD"):
+            return self.get_response(request)
+        response = view(request)
+        return response.render() if hasattr(response, "render") else response

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "vod.request_context.RequestIdMiddleware",
+    "vod.health.HealthProbeMiddleware",  # whatever ALLOWED_HOSTS: probes use container addresses
     "django.middleware.security.SecurityMiddleware",
     "vod.trailing_slash.OptionalTrailingSlashMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -76,7 +77,7 @@ MIDDLEWARE = [
 ]
 
 if PRODUCTION:  # serves collected static files under gunicorn; runserver serves them in development
-    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(3, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "vod.urls"
 WSGI_APPLICATION = "vod.wsgi.application"
@@ -483,9 +484,8 @@ LOGGING = {
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "()": "vod.log_format.IsoJsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
         },
     },
     "handlers": {

@@ -24,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from videos import keys, storage
@@ -77,13 +77,17 @@ def _enqueue_on_commit(job: TranscodeJob, video: Video) -> None:
     transaction.on_commit(lambda: transcode_video.apply_async((job_id,), soft_time_limit=soft, time_limit=hard))
 
 
-def transcode_queue(*, video: Video, enqueue: bool = True) -> TranscodeJob:
-    """Queues a (re)transcode of the video's source; refused while one is queued or running.
-    `enqueue=False` leaves running it to the caller (`transcode_here`)."""
+def transcode_queue(*, video: Video, enqueue: bool = True, force: bool = False) -> TranscodeJob:
+    """Queues a (re)transcode of the video's source; refused while one is queued or running,
+    unless `force` (an operator's `transcode --force`) fails that one first: its worker loses the
+    attempt and stops, and its partial output is deleted. `enqueue=False` leaves running it to
+    the caller (`transcode_here`)."""
     if not video.source_key:
         raise NoSource()
     try:
         with transaction.atomic():
+            if force:
+                _supersede_active(video)
             job = TranscodeJob.objects.create(
                 video=video, profile=settings.TRANSCODE_PROFILE, max_attempts=settings.TRANSCODE_MAX_ATTEMPTS
             )
@@ -94,10 +98,18 @@ def transcode_queue(*, video: Video, enqueue: bool = True) -> TranscodeJob:
     return job
 
 
-def transcode_here(*, video: Video) -> TranscodeJob:
+def _supersede_active(video: Video) -> None:
+    for job in TranscodeJob.objects.select_for_update().filter(video=video, status__in=[Job.QUEUED, Job.RUNNING]):
+        job.status, job.finished_at, job.error = Job.FAILED, timezone.now(), "superseded by a forced transcode"
+        job.save(update_fields=["status", "finished_at", "error"])
+        if job.output_prefix:
+            transaction.on_commit(partial(storage.delete_prefix, job.output_prefix))
+
+
+def transcode_here(*, video: Video, force: bool = False) -> TranscodeJob:
     """Queues a transcode and runs it in this process instead of a worker (`manage.py transcode
     --sync`, `import_video --sync`, tests); returns the job as it ended."""
-    job = transcode_queue(video=video, enqueue=False)
+    job = transcode_queue(video=video, enqueue=False, force=force)
     run_job(job.pk, limit_per_owner=False)
     job.refresh_from_db()
     return job
@@ -386,7 +398,7 @@ def _fail(job: TranscodeJob, error: str, log_tail: str, *, retry: bool) -> None:
 
 def jobs_reap() -> dict[str, int]:
     """Running jobs whose heartbeat stopped (their worker died or hangs): back to the queue while
-    attempts remain, else failed."""
+    attempts remain, else failed. Then what a lost queue message left waiting (`_resend_lost`)."""
     cutoff = timezone.now() - settings.TRANSCODE_HEARTBEAT_TIMEOUT
     requeued = failed = 0
     stuck = TranscodeJob.objects.filter(status=Job.RUNNING, heartbeat_at__lt=cutoff).values_list("pk", flat=True)
@@ -414,4 +426,39 @@ def jobs_reap() -> dict[str, int]:
                 failed += 1
             if stale_prefix:
                 transaction.on_commit(partial(storage.delete_prefix, stale_prefix))
-    return {"requeued": requeued, "failed": failed}
+    resent_jobs, resent_probes = _resend_lost()
+    return {"requeued": requeued, "failed": failed, "resent_jobs": resent_jobs, "resent_probes": resent_probes}
+
+
+def job_waiting(job_id: uuid.UUID | str) -> None:
+    """A queued job whose message is alive (it waits for its owner's share of workers): its
+    `heartbeat_at` says so, and the reaper does not send it again (`_resend_lost`)."""
+    TranscodeJob.objects.filter(pk=job_id, status=Job.QUEUED).update(heartbeat_at=timezone.now())
+
+
+def _resend_lost() -> tuple[int, int]:
+    """Jobs `queued` for TRANSCODE_QUEUED_TIMEOUT (since created, or since their last attempt's
+    heartbeat) and videos `uploaded` that long with no active job: their message was lost (a
+    broker restarted without its data), so it is sent again. A duplicate is harmless (only one
+    claim wins, the probe checks the status); the timestamp is renewed so each is resent at most
+    once per timeout."""
+    from videos.tasks import probe_source
+
+    now = timezone.now()
+    cutoff = now - settings.TRANSCODE_QUEUED_TIMEOUT
+    waiting = Q(status=Job.QUEUED) & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
+    jobs = 0
+    for job in TranscodeJob.objects.filter(waiting).select_related("video"):
+        with transaction.atomic():
+            if TranscodeJob.objects.filter(waiting, pk=job.pk).update(heartbeat_at=now):
+                _enqueue_on_commit(job, job.video)
+                jobs += 1
+    active = TranscodeJob.objects.filter(video=OuterRef("pk"), status__in=[Job.QUEUED, Job.RUNNING])
+    stalled = Video.objects.filter(status=Video.Status.UPLOADED, updated_at__lt=cutoff).exclude(Exists(active))
+    probes = 0
+    for video_id in list(stalled.values_list("pk", flat=True)):
+        with transaction.atomic():
+            if stalled.filter(pk=video_id).update(updated_at=now):
+                transaction.on_commit(partial(probe_source.delay, str(video_id)))
+                probes += 1
+    return jobs, probes

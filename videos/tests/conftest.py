@@ -13,7 +13,7 @@ from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
 from testing.s3 import s3_client
-from videos import tasks
+from videos import storage, tasks
 from videos.models import TranscodeJob, Video
 from videos.pipeline.jobs import transcode_here
 from videos.pipeline.services import source_probe
@@ -68,19 +68,11 @@ def transcoded_video(owner, source: Path, **fields) -> Video:
 def cross_origin_reads(s3, origin: str):
     """On S3 a player fetches segments straight from the bucket, an origin other than the page's,
     so the bucket allows the page's origin, as a real deployment's must allow its frontends'."""
-    bucket = django_settings.S3_BUCKET
-    rule = {
-        "AllowedOrigins": [origin],
-        "AllowedMethods": ["GET", "HEAD"],
-        "AllowedHeaders": ["*"],
-        "ExposeHeaders": ["Content-Length", "Content-Range", "ETag"],
-        "MaxAgeSeconds": 3600,
-    }
-    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [rule]})
+    storage.bucket_cors_apply([origin])  # what `manage.py configure_bucket_cors` puts
     try:
         yield
     finally:
-        s3.delete_bucket_cors(Bucket=bucket)
+        s3.delete_bucket_cors(Bucket=django_settings.S3_BUCKET)
 
 
 @pytest.fixture

@@ -641,7 +641,7 @@ def test_a_job_whose_heartbeat_stopped_is_requeued_while_attempts_remain(
         call_command("reap_stuck_jobs", stdout=out)
 
     # then the stuck job is back in the queue and sent again; its partial output is gone
-    assert out.getvalue().strip() == "requeued: 1, failed: 0"
+    assert out.getvalue().strip() == "requeued: 1, failed: 0, resent jobs: 0, resent probes: 0"
     stuck.refresh_from_db()
     assert (stuck.status, stuck.attempts) == (Job.QUEUED, 1) and stuck.attempts < stuck.max_attempts
     assert "stopped responding" in stuck.error
@@ -652,6 +652,42 @@ def test_a_job_whose_heartbeat_stopped_is_requeued_while_attempts_remain(
     # and the healthy job is left alone
     healthy.refresh_from_db()
     assert healthy.status == Job.RUNNING
+
+
+def test_the_reaper_resends_jobs_left_queued_and_probes_of_videos_left_uploaded(
+    db, sent_transcodes, django_capture_on_commit_callbacks, monkeypatch
+):
+    # given a job queued 40 minutes ago that no worker ever received (the broker lost it), and one
+    # requeued by a failed attempt 40 minutes ago
+    old = timezone.now() - timedelta(minutes=40)
+    lost = TranscodeJob.objects.create(video=VideoFactory(status=Status.UPLOADED), profile="default")
+    TranscodeJob.objects.filter(pk=lost.pk).update(created_at=old)
+    requeued = _running_job(VideoFactory(status=Status.PROCESSING), attempts=1, heartbeat_age=timedelta(minutes=40))
+    TranscodeJob.objects.filter(pk=requeued.pk).update(status=Job.QUEUED)
+    # and a job queued a minute ago (workers are just busy)
+    fresh = TranscodeJob.objects.create(video=VideoFactory(status=Status.UPLOADED), profile="default")
+    # and a video uploaded 40 minutes ago with no job (its probe message was lost), one uploaded
+    # a minute ago, and one uploaded long ago whose job is queued
+    stalled = VideoFactory(status=Status.UPLOADED, source_key="videos/x/source/a")
+    recent = VideoFactory(status=Status.UPLOADED, source_key="videos/x/source/b")
+    Video.objects.filter(pk__in=[stalled.pk, lost.video_id]).update(updated_at=old)
+    probes = []
+    monkeypatch.setattr("videos.tasks.probe_source.delay", lambda video_id: probes.append(video_id))
+
+    # when the reaper runs
+    with django_capture_on_commit_callbacks(execute=True):
+        result = jobs.jobs_reap()
+
+    # then the two waiting jobs are sent again, and the stalled video's probe
+    assert result == {"requeued": 0, "failed": 0, "resent_jobs": 2, "resent_probes": 1}
+    assert sorted(args for args, _ in sent_transcodes) == sorted([(str(lost.pk),), (str(requeued.pk),)])
+    assert probes == [str(stalled.pk)]
+    assert str(fresh.pk) not in str(sent_transcodes) and str(recent.pk) not in probes
+    # and a second run right after sends nothing again (each waits another timeout)
+    sent_transcodes.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.jobs_reap() == {"requeued": 0, "failed": 0, "resent_jobs": 0, "resent_probes": 0}
+    assert sent_transcodes == [] and probes == [str(stalled.pk)]
 
 
 @pytest.mark.parametrize("video_status", [Status.PROCESSING, Status.READY])
@@ -673,7 +709,7 @@ def test_a_job_whose_heartbeat_stopped_on_its_last_attempt_fails(
         result = jobs.jobs_reap()
 
     # then the job fails for good and is not sent again
-    assert result == {"requeued": 0, "failed": 1}
+    assert result == {"requeued": 0, "failed": 1, "resent_jobs": 0, "resent_probes": 0}
     assert sent_transcodes == []
     stuck.refresh_from_db()
     assert (stuck.status, stuck.attempts) == (Job.FAILED, 3) and stuck.finished_at
@@ -997,6 +1033,24 @@ def test_manage_transcode_while_one_is_in_progress_is_a_command_error(db):
         call_command("transcode", str(video.pk), stdout=StringIO())
     # then the command refuses
     assert "already queued or running" in str(raised.value)
+
+
+def test_manage_transcode_force_replaces_a_job_in_progress(db, sent_transcodes, django_capture_on_commit_callbacks):
+    # given a video whose transcode is stuck running, with a partial output
+    video = VideoFactory(status=Status.PROCESSING, source_key="videos/x/source/abc")
+    stuck = _running_job(video, attempts=1, heartbeat_age=timedelta(seconds=5))
+    partial = default_storage.save(stuck.output_prefix + "360p/seg_00000.m4s", ContentFile(b"partial"))
+    # when an operator forces a new transcode
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("transcode", str(video.pk), "--force", stdout=out)
+    # then the old job failed (its worker loses the attempt), its output is gone, a new job is sent
+    stuck.refresh_from_db()
+    assert stuck.status == Job.FAILED and "superseded" in stuck.error
+    assert not default_storage.exists(partial)
+    new = TranscodeJob.objects.get(video=video, status=Job.QUEUED)
+    assert [args for args, _ in sent_transcodes] == [(str(new.pk),)]
+    assert str(new.pk) in out.getvalue()
 
 
 def test_manage_import_video_sync_creates_a_ready_video(transactional_db, media_factory, tmp_path):

@@ -1026,3 +1026,53 @@ def test_starting_an_upload_with_the_same_idempotency_key_returns_the_first_uplo
     assert list(owner_video.uploads.values_list("id", "status")) == [(Upload.objects.get().id, "active")]
     assert len(pending_multipart_uploads(owner_video.storage_prefix)) == 1
     assert IdempotencyRecord.objects.filter(key="start-1").count() == 1
+
+
+class _StallingBody:
+    """A request body that delivers `good` bytes, then fails as a stalled or aborted upload does:
+    a socket timeout (OSError), or the SystemExit gunicorn raises in a worker it aborts."""
+
+    def __init__(self, good: bytes, error: BaseException):
+        self.data, self.error = good, error
+
+    def read(self, size=-1) -> bytes:
+        if self.data:
+            chunk, self.data = self.data[: 1024 * 1024], self.data[1024 * 1024 :]
+            return chunk
+        raise self.error
+
+    readline = read
+
+
+def test_a_source_upload_timing_out_answers_in_the_error_format_and_keeps_nothing(
+    backend, auth_client, owner_video, queued
+):
+    # given a client that sends 6 MiB of a declared 20 MiB, then stalls past the server's timeout
+    body = _StallingBody(os.urandom(6 * MiB), TimeoutError("timed out"))
+    # when
+    response = auth_client.put(
+        f"/api/v1/videos/{owner_video.id}/source",
+        data=b"",
+        content_type="application/octet-stream",
+        **{"wsgi.input": body, "CONTENT_LENGTH": str(20 * MiB)},
+    )
+    # then a 400 in the error format, and no partial object nor multipart upload is left
+    body_errors = assert_error(response, 400, "validation_error")
+    assert "cut off after 6291456 bytes" in str(body_errors)
+    assert stored_keys(owner_video.storage_prefix) == []
+    assert pending_multipart_uploads(owner_video.storage_prefix) == []
+    owner_video.refresh_from_db()
+    assert (owner_video.status, owner_video.source_key) == (Status.DRAFT, "") and queued == []
+
+
+def test_a_worker_aborted_mid_upload_leaves_no_partial_object(backend, owner_video, queued):
+    # given a body cut by gunicorn aborting the worker (SystemExit) after 6 MiB
+    from videos.uploads.services import source_upload
+
+    body = _StallingBody(os.urandom(6 * MiB), SystemExit(1))
+    # when the upload runs, the abort goes on (the worker exits) ...
+    with pytest.raises(SystemExit):
+        source_upload(video=owner_video, stream=body, content_length=20 * MiB)
+    # ... and nothing of it is stored
+    assert stored_keys(owner_video.storage_prefix) == []
+    assert pending_multipart_uploads(owner_video.storage_prefix) == []

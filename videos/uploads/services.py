@@ -84,12 +84,15 @@ def source_upload(*, video: Video, stream: IO[bytes], content_length: int | None
     key = keys.new_source_key(video.pk)
     reader = storage.CountingReader(stream, limit=content_length)
     try:
-        storage.save_stream(key, reader, content_length)
+        try:
+            storage.save_stream(key, reader, content_length)
+        except OSError as exc:  # the connection dropped, or the client stalled past the server's timeout
+            raise InvalidInput({"body": [f"The body was cut off after {reader.size_read} bytes."]}) from exc
         if reader.size_read != content_length:
             raise InvalidInput({"body": [f"The body ended after {reader.size_read} of {content_length} bytes."]})
         with transaction.atomic():
             return _attach_source(video_id=video.pk, key=key, size=content_length, enqueue_probe=enqueue_probe)
-    except Exception:
+    except BaseException:  # including SystemExit: gunicorn aborting a worker mid-upload leaves no partial object
         default_storage.delete(key)
         raise
 

@@ -1,3 +1,4 @@
+import logging
 import socket
 
 import pytest
@@ -92,3 +93,37 @@ def test_ready_names_a_media_folder_that_cannot_be_created(ready, settings, tmp_
     response = ready()
     assert response.status_code == 503
     assert response.json()["checks"]["storage"] == "unavailable"
+
+
+@pytest.mark.parametrize("host", ["10.0.3.7:8000", "localhost", "web:8000"])
+def test_probes_answer_whatever_the_host_header(client, db, settings, host):
+    # given production-like hosts that do not list the container's address
+    settings.ALLOWED_HOSTS = ["vod.example.com"]
+    for path in ("/health/live", "/health/ready"):
+        response = client.get(path, HTTP_HOST=host)
+        assert response.status_code == 200, (path, response.content)
+    # while every other path still refuses the host
+    assert client.get("/api/v1/videos", HTTP_HOST=host).status_code == 400
+
+
+def test_a_failed_probe_logs_one_line_without_traceback(ready, monkeypatch, unused_tcp_port, caplog):
+    monkeypatch.setattr(celery_app.conf, "broker_url", f"redis://127.0.0.1:{unused_tcp_port}/0")
+    caplog.clear()
+    assert ready().status_code == 503
+    failures = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage().split(":")[0:2] for r in failures] == [["readiness check failed", " broker"]]
+    assert all(r.exc_info is None for r in caplog.records)
+
+
+def test_the_media_folder_is_created_at_start(settings, tmp_path):
+    from vod.apps import _create_media_root
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "fresh" / "media"},
+        },
+    }
+    _create_media_root()
+    assert (tmp_path / "fresh" / "media").is_dir()

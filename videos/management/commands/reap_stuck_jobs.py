@@ -4,8 +4,11 @@ from videos.pipeline.jobs import jobs_reap
 
 
 class Command(BaseCommand):
-    help = "Requeues (or fails) transcode jobs whose worker stopped sending heartbeats; beat runs it every minute."
+    help = (
+        "Requeues (or fails) transcode jobs whose worker stopped sending heartbeats, and resends jobs left queued "
+        "and probes of videos left uploaded past TRANSCODE_QUEUED_TIMEOUT; beat runs it every minute."
+    )
 
     def handle(self, *args, **options) -> None:
         result = jobs_reap()
-        self.stdout.write(f"requeued: {result['requeued']}, failed: {result['failed']}")
+        self.stdout.write(", ".join(f"{name.replace('_', ' ')}: {count}" for name, count in result.items()))

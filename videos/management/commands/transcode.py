@@ -13,8 +13,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("video_id")
         parser.add_argument("--sync", action="store_true", help="Run in this process instead of a worker.")
+        parser.add_argument(
+            "--force", action="store_true", help="Fail a queued or running transcode of the video and start over."
+        )
 
-    def handle(self, *args, video_id, sync, **options) -> None:
+    def handle(self, *args, video_id, sync, force, **options) -> None:
         try:
             video = Video.objects.filter(pk=uuid.UUID(video_id)).first()
         except ValueError:
@@ -22,7 +25,7 @@ class Command(BaseCommand):
         if video is None:
             raise CommandError(f"No video {video_id}.")
         try:
-            job = transcode_here(video=video) if sync else transcode_queue(video=video)
+            job = transcode_here(video=video, force=force) if sync else transcode_queue(video=video, force=force)
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         if not sync:
