@@ -84,3 +84,9 @@ bench-upload: venv
 bench-transcode: venv
 	@scripts/install_system_deps.sh ffmpeg postgresql redis
 	$(PY) scripts/with_services.py -- $(PY) -m benchmarks.transcode
+
+## make bench-webhooks: events/s one worker delivers to a loopback receiver, and what the outbox adds to a bulk update.
+.PHONY: bench-webhooks
+bench-webhooks: venv
+	@scripts/install_system_deps.sh postgresql redis
+	$(PY) scripts/with_services.py -- $(PY) -m benchmarks.webhooks

@@ -11,8 +11,10 @@ from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q
 from django.db.models.functions import Now
 from django.template.defaultfilters import pluralize
+from django.utils.html import format_html
 
 from accounts.models import OutboundEmail, User
+from accounts.selectors import avatar_urls
 from accounts.services import password_set_by_staff, user_deactivate, user_unlock, verification_code_send
 from accounts.subscriptions.admin import SubscriptionInline
 from accounts.two_factor.services import two_factor_reset_by_staff
@@ -88,9 +90,10 @@ class UserAdmin(DjangoUserAdmin):
         "locked",
         *LOCKOUT_FIELDS,
         "two_factor",
+        "avatar",
     ]
     fieldsets = [
-        (None, {"fields": ["id", "email", "username", "display_name", "password"]}),
+        (None, {"fields": ["id", "email", "username", "display_name", "avatar", "password"]}),
         ("State", {"fields": ["is_active", "is_verified", "locked", *LOCKOUT_FIELDS, "two_factor"]}),
         ("Permissions", {"fields": ["is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "created_at", "updated_at"]}),
@@ -116,6 +119,13 @@ class UserAdmin(DjangoUserAdmin):
         locked = ExpressionWrapper(Q(locked_until__gt=Now()), output_field=BooleanField())
         enrolled = Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed_at__isnull=False))
         return super().get_queryset(request).annotate(is_locked=locked, has_two_factor=enrolled)
+
+    @admin.display(description="avatar")
+    def avatar(self, obj):
+        urls = avatar_urls(obj)
+        if urls is None:
+            return "None (set by the user with PUT users/me/avatar)."
+        return format_html('<img src="{}" alt="Avatar of {}" width="128" height="128">', urls["256"], obj.username)
 
     @admin.display(boolean=True, ordering="is_locked")
     def locked(self, obj):

@@ -26,6 +26,7 @@ TEMPLATES = frozenset(
         "token_expiring",
         "subscription_ending",
         "subscription_ended",
+        "webhook_disabled",
     }
 )
 MAX_ATTEMPTS = 6  # the first try plus send_email's 5 retries

@@ -8,6 +8,8 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+AVATAR_SIZES = (64, 256, 512)  # pixels a side of the squares an avatar is stored at
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -56,6 +58,8 @@ class User(AbstractBaseUser, PermissionsMixin, SignInFailures):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     is_verified = models.BooleanField(default=False, help_text="Has confirmed their email address.")
+    # The current avatar's variants live under `videos.keys.avatar_prefix(avatar_id)`; none: no avatar.
+    avatar_id = models.UUIDField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

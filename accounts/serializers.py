@@ -1,10 +1,12 @@
 from typing import Any
 
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
 from accounts.password_validation import MAX_PASSWORD_LENGTH
+from accounts.selectors import avatar_urls
 from sessions_app.serializers import SessionSerializer, TokenPairSerializer
 from vod.serializers import InputSerializer, refuse_control_characters
 
@@ -84,10 +86,23 @@ class StaffUserCreateInputSerializer(RegisterInputSerializer):
 
 
 class UserSerializer(serializers.ModelSerializer):
+    avatar_urls = serializers.SerializerMethodField()
+
     class Meta:
         model = User
-        fields = ["id", "email", "username", "display_name", "is_verified", "created_at"]
+        fields = ["id", "email", "username", "display_name", "avatar_urls", "is_verified", "created_at"]
         read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.DictField(
+            child=serializers.URLField(),
+            allow_null=True,
+            help_text='The avatar by size in pixels ("64", "256", "512"), WebP; null without one.',
+        )
+    )
+    def get_avatar_urls(self, user) -> dict[str, str] | None:
+        request = self.context.get("request")
+        return avatar_urls(user, build_absolute_uri=request.build_absolute_uri if request else None)
 
 
 class StaffUserSerializer(UserSerializer):

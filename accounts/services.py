@@ -6,6 +6,7 @@ register and login pay for one password hash either way, resend and forgot only 
 that looks the address up in the worker.
 """
 
+import uuid
 from datetime import datetime
 from typing import NoReturn
 
@@ -20,7 +21,7 @@ from django.utils import timezone
 from accounts.emails import queue_email
 from accounts.errors import AccountDisabled, EmailNotVerified, InvalidCode, InvalidCredentials
 from accounts.lockout import failure_record, failures_clear, lockout_check, unknown_name_state
-from accounts.models import OneTimeCode, User
+from accounts.models import AVATAR_SIZES, OneTimeCode, User
 from accounts.one_time_codes import code_consume, code_issue, code_ttl_minutes
 from accounts.selectors import user_by_email, user_by_login, username_taken
 from sessions_app.access_tokens.models import PersonalAccessToken
@@ -29,8 +30,11 @@ from sessions_app.challenges import Challenge, sign_in_or_challenge
 from sessions_app.models import DeviceSession
 from sessions_app.selectors import two_factor_device
 from sessions_app.services import SignIn, sessions_revoke_for_user
+from videos import keys, storage
 from videos.catalog.services import videos_delete_for_owner
+from vod import images
 from vod.exceptions import InvalidInput, PermissionDeniedError
+from webhooks.services import emit
 
 Purpose = OneTimeCode.Purpose
 Reason = DeviceSession.RevokeReason
@@ -77,10 +81,12 @@ def _password_set_with_code(*, email: str, purpose: str, code: str, password: st
         return None
     _validate_password(password, user=user, field=field)
     user.set_password(password)
-    user.is_verified = True
+    verified_now, user.is_verified = not user.is_verified, True
     user.failed_login_count, user.locked_until, user.last_failed_login_at = 0, None, None
     lockout = ["failed_login_count", "locked_until", "last_failed_login_at"]
     user.save(update_fields=["password", "is_verified", *lockout, "updated_at"])
+    if verified_now:
+        emit("user.verified", user)
     return user
 
 
@@ -113,6 +119,7 @@ def user_register(*, email: str, username: str, password: str) -> None:
         try:
             with transaction.atomic():
                 user = User.objects.create_user(email=email, username=username, password=password)
+                emit("user.created", user)
                 _send_code(user=user, purpose=Purpose.VERIFY_EMAIL, template="verify_email")
             return
         except IntegrityError:  # registered concurrently: from here on it is an existing account
@@ -289,6 +296,7 @@ def user_delete(*, user: User, password: str) -> None:
     with transaction.atomic():
         sessions_revoke_for_user(user=user, reason=Reason.ACCOUNT_DELETED)
         videos_delete_for_owner(owner=user)
+        _avatar_files_delete_on_commit(user.avatar_id)
         user.delete()
 
 
@@ -305,9 +313,11 @@ def user_create_by_staff(*, by: User | None, email: str, username: str, password
     _validate_password(password, user=User(email=email, username=username))
     try:
         with transaction.atomic():
-            return User.objects.create_user(
+            user = User.objects.create_user(
                 email=email, username=username, password=password, is_staff=is_staff, is_verified=True
             )
+            emit("user.created", user)
+            return user
     except IntegrityError:
         raise InvalidInput({"email": ["An account with this email or username exists."]}) from None
 
@@ -330,6 +340,7 @@ def user_deactivate(*, user: User) -> User:
     """Disables sign-in and ends every session and access token at once."""
     user.is_active = False
     user.save(update_fields=["is_active", "updated_at"])
+    emit("user.deactivated", user)
     sessions_revoke_for_user(user=user, reason=Reason.ACCOUNT_DISABLED)
     tokens_revoke_for_user(user=user, reason=PersonalAccessToken.RevokeReason.ACCOUNT_DISABLED)
     return user
@@ -337,3 +348,43 @@ def user_deactivate(*, user: User) -> User:
 
 def user_unlock(*, user: User) -> None:
     failures_clear(user)
+
+
+# --- avatars ----------------------------------------------------------------------------------
+
+
+def _avatar_files_delete_on_commit(avatar_id) -> None:
+    if avatar_id:
+        keys_ = [keys.avatar_key(avatar_id, size) for size in AVATAR_SIZES]
+        transaction.on_commit(lambda: storage.delete_keys(keys_))
+
+
+def avatar_set(*, user: User, data: bytes) -> User:
+    """Checks and re-encodes the image (`vod.images`), stores its squares under a new UUID, points
+    the user at them, and deletes the previous avatar's files once that is committed. A refused
+    image stores nothing."""
+    variants = images.square_variants(images.decode(data), AVATAR_SIZES)
+    avatar_id = uuid.uuid4()
+    files = {keys.avatar_key(avatar_id, size): webp for size, webp in variants.items()}
+    storage.save_all(files)
+    try:
+        with transaction.atomic():
+            locked = User.objects.select_for_update().get(pk=user.pk)
+            _avatar_files_delete_on_commit(locked.avatar_id)
+            locked.avatar_id = avatar_id
+            locked.save(update_fields=["avatar_id", "updated_at"])
+    except BaseException:
+        storage.delete_keys(files)
+        raise
+    user.avatar_id = avatar_id
+    return user
+
+
+@transaction.atomic
+def avatar_delete(*, user: User) -> User:
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    _avatar_files_delete_on_commit(locked.avatar_id)
+    locked.avatar_id = None
+    locked.save(update_fields=["avatar_id", "updated_at"])
+    user.avatar_id = None
+    return user

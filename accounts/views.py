@@ -5,12 +5,15 @@ from dataclasses import asdict
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.decorators import action
+from rest_framework.decorators import action, api_view, authentication_classes, permission_classes
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.errors import AccountDisabled, AccountLocked, EmailNotVerified, InvalidCode, InvalidCredentials
+from accounts.models import AVATAR_SIZES
 from accounts.serializers import (
     AuthResultSerializer,
     EmailInputSerializer,
@@ -34,7 +37,10 @@ from sessions_app.models import DeviceSession
 from sessions_app.selectors import session_by_id
 from sessions_app.serializers import RefreshInputSerializer, TokenPairSerializer
 from sessions_app.services import SignIn, session_refresh, session_rename, session_revoke, sessions_revoke_for_user
+from videos import keys
+from vod import images
 from vod.client_ip import client_ip
+from vod.exceptions import NotFoundError
 from vod.openapi import ErrorSerializer, error_responses
 from vod.permissions import StaffModelPermissions
 from vod.serializers import validated as _input
@@ -336,4 +342,51 @@ class UserViewSet(UUIDLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         elif request.method == "DELETE":
             services.user_delete(user=request.user, **_input(PasswordConfirmInputSerializer, request))
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(UserSerializer(request.user).data)
+        return Response(UserSerializer(request.user, context={"request": request}).data)
+
+
+class AvatarView(APIView):
+    """`users/me/avatar`: set or remove my avatar (a profile change: password sign-ins only)."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser]
+    token_scopes = {"put": NO_TOKENS, "delete": NO_TOKENS}
+
+    @extend_schema(
+        tags=["users"],
+        summary="Set my avatar (JPEG, PNG or WebP up to IMAGE_MAX_BYTES; re-encoded to 64/256/512 squares)",
+        description="The body is the image itself, whatever its Content-Type, or multipart/form-data with the "
+        "image in `file`. The format is read from the bytes, never the name or declared type.",
+        request=images.SCHEMA_BODY,
+        responses=UserSerializer,
+        operation_id="users_me_avatar_update",
+    )
+    def put(self, request):
+        services.avatar_set(user=request.user, data=images.uploaded_bytes(request))
+        return Response(UserSerializer(request.user, context={"request": request}).data)
+
+    @extend_schema(
+        tags=["users"],
+        summary="Remove my avatar",
+        request=None,
+        responses={204: None},
+        operation_id="users_me_avatar_destroy",
+    )
+    def delete(self, request):
+        services.avatar_delete(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(
+    tags=["users"],
+    summary="An avatar at one size (public)",
+    responses={(200, "image/webp"): OpenApiResponse(description="The avatar (WebP).")},
+)
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def avatar_file(request, avatar_id, size: int):
+    """Avatars are public, and their URLs change with every new image, so they may be cached long."""
+    if size not in AVATAR_SIZES or not selectors.avatar_exists(avatar_id):
+        raise NotFoundError()
+    return images.image_response(keys.avatar_key(avatar_id, size), "public, max-age=31536000, immutable")

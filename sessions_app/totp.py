@@ -1,19 +1,18 @@
 """The second factor's mechanics: TOTP secrets (encrypted at rest), codes accepted once, and
 hashed single-use recovery codes. No HTTP and no lockout policy here (accounts.two_factor)."""
 
-import base64
 import re
 import secrets
 import time
 
 import pyotp
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from sessions_app.models import RecoveryCode, TOTPDevice
+from vod import encryption
 
 RECOVERY_CODE_COUNT = 10
 # Clock drift tolerated between the server and the authenticator, in 30-second steps each way.
@@ -22,30 +21,16 @@ _TOTP_CODE = re.compile(r"^[0-9]{6}$")
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i look-alikes
 
 
-def _fernet_key(secret: str) -> bytes:
-    digest = salted_hmac("sessions_app.totp.secret-encryption", "", secret=secret, algorithm="sha256").digest()
-    return base64.urlsafe_b64encode(digest)
-
-
-def _fernet() -> MultiFernet:
-    """Keyed by TOTP_ENCRYPTION_KEY if set, else derived from SECRET_KEY (and SECRET_KEY_FALLBACKS,
-    so secrets stay readable while the key is rotated)."""
-    if settings.TOTP_ENCRYPTION_KEY:
-        keys = [settings.TOTP_ENCRYPTION_KEY]
-    else:
-        keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
-    return MultiFernet([Fernet(_fernet_key(key)) for key in keys])
+_SALT = "sessions_app.totp.secret-encryption"
 
 
 def secret_encrypt(secret: str) -> str:
-    return _fernet().encrypt(secret.encode()).decode()
+    """Keyed by TOTP_ENCRYPTION_KEY if set, else derived from SECRET_KEY (vod.encryption)."""
+    return encryption.encrypt(secret, key=settings.TOTP_ENCRYPTION_KEY, salt=_SALT)
 
 
 def secret_decrypt(encrypted: str) -> str:
-    try:
-        return _fernet().decrypt(encrypted.encode()).decode()
-    except InvalidToken:  # the key changed without a fallback: no code can match
-        return ""
+    return encryption.decrypt(encrypted, key=settings.TOTP_ENCRYPTION_KEY, salt=_SALT)
 
 
 def totp_new_secret() -> str:

@@ -88,7 +88,7 @@ PLAYER_PAGE = """<!doctype html>
 # no headers: the player gets the URL and nothing else.
 _START = """(masterUrl) => {
   const video = document.getElementById('video');
-  const player = window.player = {errors: [], switches: [], fragments: [], levels: []};
+  const player = window.player = {errors: [], switches: [], fragments: [], levels: [], subtitleTracks: [], cues: []};
   const status = () => {
     document.getElementById('status').textContent =
       `t=${video.currentTime.toFixed(2)} level=${window.hls ? window.hls.currentLevel : '-'} ` +
@@ -112,12 +112,26 @@ _START = """(masterUrl) => {
   hls.on(Hls.Events.MANIFEST_PARSED, (event, data) => {
     player.levels = data.levels.map((level) => ({width: level.width, height: level.height, bitrate: level.bitrate}));
   });
+  hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, (event, data) => {
+    player.subtitleTracks = data.subtitleTracks.map((track) => (
+      {name: track.name, lang: track.lang, default: track.default, forced: track.forced}));
+  });
+  // Every cue as it becomes active, with where the video was at that moment.
+  video.textTracks.addEventListener('addtrack', (event) => {
+    const track = event.track;
+    track.addEventListener('cuechange', () => {
+      for (const cue of Array.from(track.activeCues || [])) {
+        player.cues.push({text: cue.text, start: cue.startTime, end: cue.endTime, at: video.currentTime,
+                          label: track.label, mode: track.mode});
+      }
+    });
+  });
   hls.on(Hls.Events.LEVEL_SWITCHED, (event, data) => {
     player.switches.push({level: data.level, at: video.currentTime});
     status();
   });
   hls.on(Hls.Events.FRAG_LOADED, (event, data) => {
-    player.fragments.push({level: data.frag.level, sn: data.frag.sn, url: data.frag.url});
+    player.fragments.push({level: data.frag.level, sn: data.frag.sn, url: data.frag.url, type: data.frag.type});
   });
   video.addEventListener('timeupdate', status);
   hls.loadSource(masterUrl);
@@ -133,6 +147,7 @@ _STATE = """() => {
     videoWidth: video.videoWidth, videoHeight: video.videoHeight,
     readyState: video.readyState, mediaError: video.error ? video.error.code + ' ' + video.error.message : null,
     currentLevel: hls ? hls.currentLevel : null, levelCount: hls ? hls.levels.length : 0,
+    subtitleTrack: hls ? hls.subtitleTrack : null,
     ...(window.player || {}),
   };
 }"""

@@ -80,3 +80,19 @@ class SubscriptionRequired(ApplicationError, status=status.HTTP_403_FORBIDDEN, c
             f"A subscription to one of these plans is needed to play this video: {names}.",
             fields={"required_plans": [plan.code for plan in plans]},
         )
+
+
+class CaptionInvalid(ApplicationError, code="invalid_caption"):
+    """The caption file is not valid WebVTT or SRT."""
+
+
+class CaptionTooLarge(ApplicationError, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, code="caption_too_large"):
+    """The caption file is larger than the limit."""
+
+
+class CaptionExists(ApplicationError, status=status.HTTP_409_CONFLICT, code="caption_exists"):
+    """This video already has a track of this language and kind."""
+
+
+class CaptionLimitReached(ApplicationError, status=status.HTTP_409_CONFLICT, code="caption_limit_reached"):
+    """This video has as many caption tracks as it may have."""

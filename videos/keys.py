@@ -3,7 +3,8 @@
 Everything of a video sits under one prefix, so deleting it is one sweep: its source, the parts of
 a resumable upload kept by the API, and one folder per HLS version (a transcode attempt writes its
 own, and publishing keeps only the published one). Inside a version, the file names below are the
-ones the ladder writes and the publisher points the video at."""
+ones the ladder writes and the publisher points the video at. Custom posters and caption files
+sit under the video's prefix too, outside `hls/`; avatars under `avatars/`, keyed by a UUID."""
 
 import uuid
 
@@ -38,3 +39,26 @@ def hls_root(video_id: uuid.UUID | str) -> str:
 def hls_version_prefix(video_id: uuid.UUID | str, job_id: uuid.UUID, attempt: int) -> str:
     """Where one attempt of a transcode job writes its version."""
     return f"{hls_root(video_id)}{job_id.hex[:12]}-{attempt}/"
+
+
+def poster_prefix(video_id: uuid.UUID | str, poster_id: uuid.UUID | str) -> str:
+    """One custom poster's variants (outside hls/, so a new transcode leaves them alone)."""
+    return f"{video_prefix(video_id)}poster/{uuid.UUID(str(poster_id)).hex}/"
+
+
+def poster_key(video_id: uuid.UUID | str, poster_id: uuid.UUID | str, width: int) -> str:
+    return f"{poster_prefix(video_id, poster_id)}{width}.webp"
+
+
+def caption_key(video_id: uuid.UUID | str, file_id: uuid.UUID | str) -> str:
+    """A caption track's normalised WebVTT; a new file for a track gets a new key."""
+    return f"{video_prefix(video_id)}captions/{uuid.UUID(str(file_id)).hex}.vtt"
+
+
+def avatar_prefix(avatar_id: uuid.UUID | str) -> str:
+    """A user's avatar variants, under a key that says nothing about the user."""
+    return f"avatars/{uuid.UUID(str(avatar_id)).hex}/"
+
+
+def avatar_key(avatar_id: uuid.UUID | str, size: int) -> str:
+    return f"{avatar_prefix(avatar_id)}{size}.webp"

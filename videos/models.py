@@ -82,6 +82,10 @@ class Video(models.Model):
     master_key = models.CharField(max_length=255, blank=True)
     poster_key = models.CharField(max_length=255, blank=True)
     storyboard_key = models.CharField(max_length=255, blank=True, help_text="WebVTT of the storyboard sprites.")
+    # An uploaded poster (its WebP widths under `keys.poster_prefix`); preferred over the generated
+    # `poster_key`, and kept across transcodes. None: the generated one.
+    custom_poster_id = models.UUIDField(null=True, blank=True, editable=False)
+    custom_poster_widths = models.JSONField(default=list, blank=True, editable=False)
     published_at = models.DateTimeField(null=True, blank=True)
     is_featured = models.BooleanField("featured", default=False, help_text="Picked by staff for the home page.")
     # The plans that unlock playback; none: free. A plan in use here cannot be deleted (PROTECT).
@@ -270,3 +274,36 @@ class WatchProgress(models.Model):
 
     def __str__(self):
         return f"{self.user_id} at {self.position:.0f}s of {self.video_id}"
+
+
+class Caption(models.Model):
+    """A subtitle or caption track of a video: normalised WebVTT in storage, served as an HLS
+    SUBTITLES rendition beside the published ladder (no transcode involved)."""
+
+    class Kind(models.TextChoices):
+        SUBTITLES = "subtitles", "Subtitles"  # the dialogue, translated or not
+        CAPTIONS = "captions", "Captions"  # dialogue and sounds, for viewers who cannot hear them
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="captions")
+    language = models.CharField(max_length=35, help_text="BCP 47 tag, e.g. en, pt-BR, zh-Hant.")
+    label = models.CharField(max_length=100, help_text="The name players show.")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SUBTITLES)
+    is_default = models.BooleanField("default", default=False)
+    key = models.CharField(max_length=255, editable=False)
+    cue_count = models.PositiveIntegerField(default=0, editable=False)
+    size = models.PositiveIntegerField(default=0, editable=False, help_text="Bytes of the stored WebVTT.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["language", "kind", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["video", "language", "kind"], name="videos_caption_one_per_language_kind"),
+            models.UniqueConstraint(
+                fields=["video"], condition=models.Q(is_default=True), name="videos_caption_one_default"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.label} ({self.language}, {self.kind})"

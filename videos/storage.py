@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from django.conf import settings
-from django.core.files.base import File
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 
 CHUNK = 1024 * 1024
@@ -204,6 +204,23 @@ def _delete_tree(path: str) -> int:
         deleted += _delete_tree(f"{path}/{folder}")
     default_storage.delete(path)  # the empty folder
     return deleted
+
+
+def save_all(files: dict[str, bytes]) -> None:
+    """Saves small files under their exact keys; if one fails, the ones saved are deleted."""
+    saved: list[str] = []
+    try:
+        for key, data in files.items():
+            saved.append(save_exactly(key, ContentFile(data)))
+    except BaseException:
+        for key in saved:
+            default_storage.delete(key)
+        raise
+
+
+def delete_keys(keys: Iterable[str]) -> None:
+    for key in keys:
+        default_storage.delete(key)
 
 
 # The browser-facing rule of the bucket: players GET segments (HEAD to probe), uploaders PUT parts

@@ -73,3 +73,19 @@ class PermissionDeniedError(ApplicationError, status=status.HTTP_403_FORBIDDEN, 
 
 class RequestTooLarge(ApplicationError, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, code="request_too_large"):
     """The request body is too large."""
+
+
+class ImageTooLarge(ApplicationError, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, code="image_too_large"):
+    """The image is larger than the upload limit."""
+
+
+class UnsupportedImage(ApplicationError, code="unsupported_image"):
+    """Only JPEG, PNG and WebP images are accepted (recognised by their content, not their name)."""
+
+
+class InvalidImage(ApplicationError, code="invalid_image"):
+    """The image is damaged or incomplete."""
+
+
+class ImageTooManyPixels(ApplicationError, code="image_too_many_pixels"):
+    """The image has too many pixels."""

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "accounts",
     "sessions_app",
     "videos",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -158,7 +159,8 @@ if S3_BUCKET:
             "region_name": env.str("S3_REGION", default="") or None,
             "custom_domain": env.str("S3_CUSTOM_DOMAIN", default="") or None,
             "addressing_style": env.str("S3_ADDRESSING_STYLE", default="") or None,
-            # SigV4 explicitly: presigned part URLs sign their Content-Length (V2 cannot sign it).
+            # SigV4 explicitly: presigned part URLs sign their Content-Length (V2 cannot sign it), and
+            # AWS refuses SigV2 on buckets made since 2020.
             "signature_version": "s3v4",
             "default_acl": None,
             "file_overwrite": False,
@@ -241,6 +243,8 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stuck-transcode-jobs": {"task": "videos.tasks.reap_stuck_jobs", "schedule": 60},
     "expire-subscriptions": {"task": "accounts.tasks.expire_subscriptions", "schedule": 300},
     "remind-ending-subscriptions": {"task": "accounts.tasks.remind_ending_subscriptions", "schedule": 3600},
+    "dispatch-due-webhooks": {"task": "webhooks.tasks.dispatch_due", "schedule": 5},
+    "purge-old-webhook-messages": {"task": "webhooks.tasks.purge_old_messages", "schedule": 3600},
 }
 
 # --- email ----------------------------------------------------------------------------------
@@ -412,6 +416,9 @@ UPLOAD_PART_SIZE = env.int("UPLOAD_PART_SIZE", default=16 * 1024**2)  # S3 needs
 UPLOAD_MAX_PARTS = 10_000  # S3's limit
 UPLOAD_TTL = timedelta(hours=env.int("UPLOAD_TTL_HOURS", default=24))  # then the sweeper aborts it
 UPLOAD_URL_EXPIRY = timedelta(hours=6)  # part URLs; GET uploads/{id} hands out fresh ones
+# Avatars and posters (vod/images.py); captions (videos/captions).
+IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=10 * 1024**2)
+CAPTION_MAX_BYTES = env.int("CAPTION_MAX_BYTES", default=2 * 1024**2)
 VIDEO_SEARCH_CONFIG = env.str("VIDEO_SEARCH_CONFIG", default="english")  # PostgreSQL text search config
 FFPROBE_TIMEOUT = 60  # seconds, plus ...
 FFPROBE_SECONDS_PER_GIB = 30  # ... this per GiB of source (a large file on a slow scratch disk)
@@ -458,6 +465,27 @@ TRANSCODE_HEARTBEAT_TIMEOUT = timedelta(seconds=env.int("TRANSCODE_HEARTBEAT_TIM
 # The reaper requeues a job still `queued` after this long (its message was lost, e.g. a broker
 # restarted without persistence) and a video left `uploaded` this long without any job.
 TRANSCODE_QUEUED_TIMEOUT = timedelta(seconds=env.int("TRANSCODE_QUEUED_TIMEOUT", default=1800))
+
+# --- webhooks -------------------------------------------------------------------------------
+# Endpoint URLs must resolve to global addresses only (no loopback, private, link-local, CGNAT,
+# metadata...), over https, on these ports. WEBHOOK_ALLOW_PRIVATE_NETWORKS lifts all three rules
+# for development and tests; production refuses to start with it.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+if PRODUCTION and WEBHOOK_ALLOW_PRIVATE_NETWORKS:
+    raise ImproperlyConfigured("WEBHOOK_ALLOW_PRIVATE_NETWORKS cannot be on when VOD_ENV=production.")
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)  # plain http to global addresses
+WEBHOOK_ALLOWED_PORTS = [int(port) for port in env.list("WEBHOOK_ALLOWED_PORTS", default=["443", "80"])]
+# Encrypts endpoint secrets at rest; unset: derived from SECRET_KEY (vod.encryption).
+WEBHOOK_SECRET_KEY = env.str("WEBHOOK_SECRET_KEY", default="")
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=15)  # a whole attempt, connect to last byte
+# A claimed delivery belongs to its worker this long; then another may take it over (same webhook-id).
+WEBHOOK_DELIVERY_LEASE_SECONDS = env.int("WEBHOOK_DELIVERY_LEASE_SECONDS", default=60)
+WEBHOOK_MAX_IN_FLIGHT = env.int("WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", default=4)  # concurrent requests per endpoint
+WEBHOOK_QUEUE = env.str("WEBHOOK_QUEUE", default="default")  # the Celery queue of delivery tasks
+WEBHOOK_ENDPOINTS_PER_USER = 20
+WEBHOOK_DISABLE_AFTER = timedelta(days=5)  # failing this long without a success disables an endpoint
+WEBHOOK_RETRY_AFTER_MAX = timedelta(hours=10)  # a receiver's Retry-After is honoured up to this
+WEBHOOK_RETENTION = timedelta(days=env.int("WEBHOOK_RETENTION_DAYS", default=30))  # delivery log kept
 
 # --- logging --------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")

@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("accounts.subscriptions.urls")),
     path("", include("sessions_app.urls")),
     path("", include("videos.urls")),
+    path("", include("webhooks.urls")),
 ]
 
 urlpatterns = [

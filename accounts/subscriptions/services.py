@@ -14,6 +14,8 @@ from accounts.models import User
 from accounts.subscriptions.errors import PlanCodeTaken, PlanInactive, SubscriptionNotActive
 from accounts.subscriptions.models import Plan, Subscription, SubscriptionChange
 from vod.exceptions import InvalidInput
+from webhooks.events import subscription_event
+from webhooks.services import emit
 
 Status = Subscription.Status
 Actor = SubscriptionChange.Actor
@@ -76,6 +78,7 @@ def record_change(
     reason: str = "",
     billing_event=None,
 ) -> SubscriptionChange:
+    emit(subscription_event(action, before=before), subscription)
     return SubscriptionChange.objects.create(
         subscription=subscription,
         actor=actor,

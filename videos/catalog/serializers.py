@@ -1,5 +1,7 @@
 """Answers and input of the catalog API: videos, categories, and what a new video's upload takes."""
 
+from typing import cast
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -27,6 +29,8 @@ class VideoSerializer(serializers.ModelSerializer):
     tags = serializers.SerializerMethodField()
     required_plans = serializers.SerializerMethodField()
     access = serializers.SerializerMethodField()
+    poster_url = serializers.SerializerMethodField()
+    poster_urls = serializers.SerializerMethodField()
 
     class Meta:
         model = Video
@@ -47,10 +51,39 @@ class VideoSerializer(serializers.ModelSerializer):
             "view_count",
             "required_plans",
             "access",
+            "poster_url",
+            "poster_urls",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
+
+    def _posters(self, video) -> dict:
+        """From the `poster_urls` callable the view puts in the context (the playback signer, which the
+        catalog does not import); without it, no URLs."""
+        build = self.context.get("poster_urls")
+        if build is None:
+            return {"poster_url": None, "poster_urls": {}}
+        memo = cast(dict, self.context).setdefault("posters_built", {})
+        if video.pk not in memo:
+            memo[video.pk] = build(video)
+        return memo[video.pk]
+
+    @extend_schema_field(
+        serializers.URLField(
+            allow_null=True,
+            help_text="The uploaded poster at its largest width, else the generated one; signed like playback "
+            "unless public. Null until ready.",
+        )
+    )
+    def get_poster_url(self, video) -> str | None:
+        return self._posters(video)["poster_url"]
+
+    @extend_schema_field(
+        serializers.DictField(child=serializers.URLField(), help_text="The uploaded poster by width (WebP).")
+    )
+    def get_poster_urls(self, video) -> dict[str, str]:
+        return self._posters(video)["poster_urls"]
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_tags(self, video) -> list[str]:

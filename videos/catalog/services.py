@@ -1,5 +1,6 @@
 """Writes on the catalog: videos' metadata and tags, and deletion with storage clean-up."""
 
+import uuid
 from collections.abc import Iterable
 from typing import cast
 
@@ -11,7 +12,10 @@ from django.db.models import Value
 from accounts.models import Plan, User
 from videos import keys, storage
 from videos.models import Category, Tag, Video, VideoPlan
+from videos.pipeline.ladder import poster_widths
+from vod import images
 from vod.exceptions import InvalidInput
+from webhooks.services import emit
 
 MAX_TAGS = 20
 TAG_MAX_LENGTH = cast(int, Tag._meta.get_field("name").max_length)
@@ -85,6 +89,7 @@ def video_create(
     if required_plans:
         _set_required_plans(video, required_plans)
     _refresh_search_vector(video)
+    emit("video.created", video)
     return video
 
 
@@ -108,6 +113,7 @@ def video_update(*, video: Video, **changes) -> Video:
     _refresh_search_vector(video)
     if was_served_publicly and not _served_publicly(video):
         _move_public_files_on_commit(video)
+    emit("video.updated", video)
     return video
 
 
@@ -126,6 +132,44 @@ def _move_public_files_on_commit(video: Video) -> None:
 
     video_id = str(video.pk)
     transaction.on_commit(lambda: move_published_version.delay(video_id))
+
+
+def _poster_files_delete_on_commit(video_id, poster_id) -> None:
+    if poster_id:
+        prefix = keys.poster_prefix(video_id, poster_id)
+        transaction.on_commit(lambda: storage.delete_prefix(prefix))
+
+
+def poster_set(*, video: Video, data: bytes) -> Video:
+    """An uploaded poster: checked and re-encoded (`vod.images`) to the ladder's widths under a new
+    UUID, preferred over the generated one from now on (transcodes leave it alone); the previous
+    upload's files are deleted once committed. A refused image stores nothing."""
+    variants = images.width_variants(images.decode(data), poster_widths())
+    poster_id = uuid.uuid4()
+    files = {keys.poster_key(video.pk, poster_id, width): webp for width, webp in variants.items()}
+    storage.save_all(files)
+    try:
+        with transaction.atomic():
+            locked = Video.objects.select_for_update(of=("self",)).get(pk=video.pk)
+            _poster_files_delete_on_commit(video.pk, locked.custom_poster_id)
+            locked.custom_poster_id, locked.custom_poster_widths = poster_id, sorted(variants)
+            locked.save(update_fields=["custom_poster_id", "custom_poster_widths", "updated_at"])
+    except BaseException:
+        storage.delete_keys(files)
+        raise
+    video.custom_poster_id, video.custom_poster_widths = poster_id, sorted(variants)
+    return video
+
+
+@transaction.atomic
+def poster_delete(*, video: Video) -> Video:
+    """Back to the generated poster."""
+    locked = Video.objects.select_for_update(of=("self",)).get(pk=video.pk)
+    _poster_files_delete_on_commit(video.pk, locked.custom_poster_id)
+    locked.custom_poster_id, locked.custom_poster_widths = None, []
+    locked.save(update_fields=["custom_poster_id", "custom_poster_widths", "updated_at"])
+    video.custom_poster_id, video.custom_poster_widths = None, []
+    return video
 
 
 @transaction.atomic
@@ -151,6 +195,7 @@ def video_delete(*, video: Video) -> None:
     from videos.tasks import delete_video_storage
 
     video_id = str(video.pk)
+    emit("video.deleted", video)
     video.delete()
     transaction.on_commit(lambda: delete_video_storage.delay(video_id))
 

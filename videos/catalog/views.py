@@ -14,6 +14,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,8 +33,9 @@ from videos.catalog.serializers import (
 )
 from videos.models import Category, Video
 from videos.pipeline.jobs import transcode_queue
-from videos.playback.views import VideoPlaybackActions
+from videos.playback.views import VideoPlaybackActions, media_context
 from videos.uploads.views import VideoSourceActions
+from vod import images
 from vod.idempotency import SCHEMA_PARAMETER as IDEMPOTENCY_PARAMETER
 from vod.idempotency import idempotent
 from vod.permissions import request_user, signed_in_user
@@ -55,6 +57,7 @@ class VideoViewSet(VideoPlaybackActions, VideoSourceActions, UUIDLookupMixin, vi
         "partial_update": Scope.VIDEOS_WRITE,
         "destroy": Scope.VIDEOS_WRITE,
         "transcode": Scope.VIDEOS_WRITE,
+        "poster": Scope.VIDEOS_WRITE,
         **VideoSourceActions.token_scopes,
         **VideoPlaybackActions.token_scopes,
     }
@@ -90,13 +93,14 @@ class VideoViewSet(VideoPlaybackActions, VideoSourceActions, UUIDLookupMixin, vi
     )
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(VideoSerializer(page, many=True).data)
+        return self.get_paginated_response(VideoSerializer(page, many=True, context=media_context(request)).data)
 
     @extend_schema(tags=["videos"], summary="A video anyone may watch, or one of mine")
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         video = selectors.video_visible_to(video_id=pk, user=request_user(request))
         manages = selectors.video_manageable_by(video=video, user=request_user(request))
-        return Response((MyVideoSerializer if manages else VideoSerializer)(video).data)
+        serializer = MyVideoSerializer if manages else VideoSerializer
+        return Response(serializer(video, context=media_context(request)).data)
 
     @extend_schema(
         tags=["videos"],
@@ -142,7 +146,35 @@ class VideoViewSet(VideoPlaybackActions, VideoSourceActions, UUIDLookupMixin, vi
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         video = self._managed(pk)
         changes = validated(VideoInputSerializer, request, partial=True)
-        return Response(MyVideoSerializer(services.video_update(video=video, **changes)).data)
+        video = services.video_update(video=video, **changes)
+        return Response(MyVideoSerializer(video, context=media_context(request)).data)
+
+    @extend_schema(
+        tags=["videos"],
+        summary="Upload a poster (JPEG, PNG or WebP up to IMAGE_MAX_BYTES; re-encoded to the ladder's widths)",
+        description="The body is the image itself, whatever its Content-Type, or multipart/form-data with the "
+        "image in `file`; its format is read from the bytes. It replaces the generated poster, also after a "
+        "re-transcode, until DELETE brings the generated one back.",
+        methods=["PUT"],
+        request=images.SCHEMA_BODY,
+        responses=MyVideoSerializer,
+    )
+    @extend_schema(
+        tags=["videos"],
+        summary="Remove the uploaded poster (back to the generated one)",
+        methods=["DELETE"],
+        request=None,
+        responses={204: None},
+    )
+    @action(detail=True, methods=["put", "delete"], parser_classes=[MultiPartParser])
+    def poster(self, request: Request, pk: str | None = None) -> Response:
+        video = self._managed(pk)
+        if request.method == "DELETE":
+            services.poster_delete(video=video)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        services.poster_set(video=video, data=images.uploaded_bytes(request))
+        video = selectors.video_visible_to(video_id=video.pk, user=signed_in_user(request))
+        return Response(MyVideoSerializer(video, context=media_context(request)).data)
 
     @extend_schema(tags=["videos"], summary="Delete my video and its files", responses={204: None})
     def destroy(self, request: Request, pk: str | None = None) -> Response:
@@ -162,6 +194,9 @@ class MyVideoViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def paginate_queryset(self, queryset: Any) -> Any:
         page = super().paginate_queryset(queryset)
         return None if page is None else with_plans(page)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), **media_context(self.request)}
 
     @extend_schema(tags=["videos"], summary="My videos, every status")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -32,6 +32,7 @@ from videos.errors import NoSource, TranscodeInProgress
 from videos.models import Rendition, TranscodeJob, Video, VideoPlan
 from videos.pipeline import ladder, selectors
 from videos.pipeline.probing import MediaInfo, NotPlayableMedia, probe
+from webhooks.services import emit
 
 logger = logging.getLogger(__name__)
 Job = TranscodeJob.Status
@@ -128,9 +129,12 @@ def _attempt(job: TranscodeJob) -> Q:
 
 def _fail_video(video_id: uuid.UUID | str, reason: str) -> None:
     """The video fails with its job, unless an older version stays playable."""
-    Video.objects.filter(pk=video_id).exclude(status=Video.Status.READY).update(
-        status=Video.Status.FAILED, failure_reason=reason
-    )
+    if (
+        Video.objects.filter(pk=video_id)
+        .exclude(status=Video.Status.READY)
+        .update(status=Video.Status.FAILED, failure_reason=reason)
+    ):
+        emit("video.failed", Video.objects.get(pk=video_id))
 
 
 def _claim(job_id: uuid.UUID | str, worker: str, *, limit_per_owner: bool = True) -> TranscodeJob | None:
@@ -312,6 +316,7 @@ def _publish(job: TranscodeJob, info: MediaInfo, out: Path, size: int) -> bool:
         video.status, video.failure_reason = Video.Status.READY, ""
         video.publish_if_due()
         video.save(update_fields=[*PUBLISHED_FIELDS, "published_at", "updated_at"])
+        emit("video.ready", video)
         current.status, current.progress, current.finished_at = Job.SUCCEEDED, 1.0, timezone.now()
         current.save(update_fields=["status", "progress", "finished_at"])
         keep = job.output_prefix

@@ -64,6 +64,12 @@ def profile() -> dict:
     return settings.TRANSCODE_PROFILES[settings.TRANSCODE_PROFILE]
 
 
+def poster_widths() -> list[int]:
+    """The widths an uploaded poster is stored at: the profile's rungs as 16:9 landscape frames
+    (1920, 1280, 854, 640 for the default ladder), so a player gets the poster its rung would show."""
+    return sorted(round(rung["short_side"] * 16 / 9 / 2) * 2 for rung in profile()["rungs"])
+
+
 def encode_timeout(duration: float) -> float:
     """Seconds the ffmpeg ladder of a video this long may take."""
     return max(settings.TRANSCODE_MIN_TIMEOUT, duration * settings.TRANSCODE_TIMEOUT_FACTOR)

@@ -18,6 +18,7 @@ from videos.pipeline import ladder
 from videos.pipeline.jobs import transcode_queue
 from videos.pipeline.probing import NotPlayableMedia, probe
 from videos.quota import fits_quota
+from webhooks.services import emit
 
 logger = logging.getLogger(__name__)
 UNREADABLE = "The file could not be read as a video."
@@ -76,6 +77,8 @@ def source_probe(*, video_id: uuid.UUID | str, queue_transcode: bool = True) -> 
 
 
 def _mark_source_failed(video: Video, reason: str, sha256: str) -> None:
-    Video.objects.filter(pk=video.pk, source_key=video.source_key, status=Video.Status.UPLOADED).update(
-        status=Video.Status.FAILED, failure_reason=reason, source_sha256=sha256, updated_at=timezone.now()
-    )
+    with transaction.atomic():
+        if Video.objects.filter(pk=video.pk, source_key=video.source_key, status=Video.Status.UPLOADED).update(
+            status=Video.Status.FAILED, failure_reason=reason, source_sha256=sha256, updated_at=timezone.now()
+        ):
+            emit("video.failed", Video.objects.get(pk=video.pk))

@@ -26,7 +26,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from sessions_app.selectors import session_is_active
-from videos import storage
+from videos import keys, storage
 from videos.catalog.selectors import video_visible_to
 from videos.errors import PlaybackTokenExpired, PlaybackTokenInvalid, VideoNotReady
 from videos.models import Video
@@ -37,6 +37,7 @@ _SALT = "videos.playback"
 # Relative paths inside a published version: rung folders, storyboard, poster. Nothing else.
 _SAFE_PATH = re.compile(r"^(?:[A-Za-z0-9_-]+/)?[A-Za-z0-9_.-]+\.(m3u8|m4s|mp4|jpg|vtt)$")
 _URI_ATTRIBUTE = re.compile(r'URI="([^"]+)"')
+POSTER_FOLDER = "poster"  # a custom poster's widths, under the token path: poster/{width}.webp
 REWRITE_WINDOW = 900  # seconds
 GATED_MEDIA_URL_SECONDS = 60
 
@@ -165,20 +166,93 @@ def public_url(key: str) -> str:
     return settings.PLAYBACK_PUBLIC_BASE_URL.rstrip("/") + "/" + key
 
 
+def poster_key(video: Video) -> str:
+    """The poster players show: the uploaded one at its largest width, else the generated one."""
+    if video.custom_poster_id and video.custom_poster_widths:
+        return keys.poster_key(video.pk, video.custom_poster_id, max(video.custom_poster_widths))
+    return video.poster_key
+
+
+def _custom_poster_keys(video: Video) -> dict[str, str]:
+    if not video.custom_poster_id:
+        return {}
+    return {
+        str(width): keys.poster_key(video.pk, video.custom_poster_id, width) for width in video.custom_poster_widths
+    }
+
+
+def _served_path(video: Video, key: str) -> str:
+    """Where a key is served under a playback token: inside the HLS version, or the custom poster."""
+    if key.startswith(video.hls_prefix):
+        return key.removeprefix(video.hls_prefix)
+    if video.custom_poster_id and key.startswith(keys.poster_prefix(video.pk, video.custom_poster_id)):
+        return f"{POSTER_FOLDER}/{key.rpartition('/')[2]}"
+    raise ValueError(f"{key} is not served under a playback token")
+
+
 def playback_answer(
     *, video: Video, user: User | None, build_absolute_uri: Callable[[str], str], session_id: str | None = None
 ) -> dict:
-    """What a player needs: master playlist, poster and storyboard URLs, renditions, expiry."""
+    """What a player needs: master playlist, poster, storyboard and caption URLs, renditions, expiry.
+    A video with caption tracks plays through the token path even when public (its master playlist
+    is the stored one plus the SUBTITLES group, served by the API)."""
     if video.status != Video.Status.READY or not video.hls_prefix:
         raise VideoNotReady()
     renditions = [
         {"name": r.name, "width": r.width, "height": r.height, "bandwidth": r.bandwidth, "codecs": r.codecs}
         for r in video.renditions.all()
     ]
+    captions = list(video.captions.all())
     not_after = gate.playable_until(video=video, user=user)
-    keys = {"master_url": video.master_key, "poster_url": video.poster_key, "storyboard_url": video.storyboard_key}
-    urls, expires_at = _urls(video, user, build_absolute_uri, keys, not_after=not_after, session_id=session_id)
-    return {**urls, "duration": video.duration, "expires_at": expires_at, "renditions": renditions}
+    posters = _custom_poster_keys(video)
+    urls, expires_at, token = _urls(
+        video,
+        user,
+        build_absolute_uri,
+        {
+            "master_url": video.master_key,
+            "poster_url": poster_key(video),
+            "storyboard_url": video.storyboard_key,
+            **{f"poster:{width}": key for width, key in posters.items()},
+        },
+        not_after=not_after,
+        session_id=session_id,
+        signed=bool(captions),
+    )
+    tracks = [
+        {
+            "id": caption.pk,
+            "language": caption.language,
+            "label": caption.label,
+            "kind": caption.kind,
+            "is_default": caption.is_default,
+            "url": token_url(token, f"captions/{caption.pk}.vtt", build_absolute_uri),
+            "playlist_url": token_url(token, f"captions/{caption.pk}.m3u8", build_absolute_uri),
+        }
+        for caption in captions
+        if token is not None
+    ]
+    return {
+        "master_url": urls["master_url"],
+        "poster_url": urls["poster_url"],
+        "poster_urls": {width: urls[f"poster:{width}"] for width in posters},
+        "storyboard_url": urls["storyboard_url"],
+        "duration": video.duration,
+        "expires_at": expires_at,
+        "renditions": renditions,
+        "captions": tracks,
+    }
+
+
+def poster_urls(*, video: Video, user: User | None, build_absolute_uri: Callable[[str], str]) -> dict:
+    """The poster of a video in a list or detail: `poster_url` and the custom poster's `poster_urls`
+    (by width), public or signed for this viewer as playback is; null until the video is ready."""
+    if video.status != Video.Status.READY or not video.hls_prefix:
+        return {"poster_url": None, "poster_urls": {}}
+    posters = _custom_poster_keys(video)
+    named = {"poster": poster_key(video), **{f"poster:{width}": key for width, key in posters.items()}}
+    urls = _urls(video, user, build_absolute_uri, named)[0]
+    return {"poster_url": urls["poster"], "poster_urls": {width: urls[f"poster:{width}"] for width in posters}}
 
 
 def asset_url(*, video: Video, key: str, user: User | None, build_absolute_uri: Callable[[str], str]) -> str:
@@ -190,14 +264,16 @@ def _urls(
     video: Video,
     user: User | None,
     build_absolute_uri: Callable[[str], str],
-    keys: dict[str, str],
+    named: dict[str, str],
     not_after: datetime | None = None,
     session_id: str | None = None,
-) -> tuple[dict[str, str], datetime | None]:
-    """URLs of these storage keys: public ones (public, ungated videos), or signed for this viewer."""
-    if settings.PLAYBACK_PUBLIC_BASE_URL and video.visibility == Video.Visibility.PUBLIC and not gate.is_gated(video):
-        return {name: public_url(key) for name, key in keys.items()}, None
+    signed: bool = False,
+) -> tuple[dict[str, str], datetime | None, str | None]:
+    """URLs of these storage keys: public ones (public, ungated videos, unless `signed`), or signed
+    for this viewer; and the token they carry (None when public)."""
+    public = video.visibility == Video.Visibility.PUBLIC and not gate.is_gated(video)
+    if settings.PLAYBACK_PUBLIC_BASE_URL and public and not signed:
+        return {name: public_url(key) for name, key in named.items()}, None, None
     token, expires_at = issue_token(video=video, user=user, session_id=session_id, not_after=not_after)
-    prefix = video.hls_prefix
-    urls = {name: token_url(token, key.removeprefix(prefix), build_absolute_uri) for name, key in keys.items()}
-    return urls, expires_at
+    urls = {name: token_url(token, _served_path(video, key), build_absolute_uri) for name, key in named.items()}
+    return urls, expires_at, token

@@ -30,7 +30,8 @@ from rest_framework.response import Response
 
 from sessions_app.access_tokens.scopes import Scope
 from sessions_app.authentication import current_session_id
-from videos import storage
+from videos import keys, storage
+from videos.captions import playlists as caption_playlists
 from videos.catalog import selectors
 from videos.errors import RangeNotSatisfiable
 from videos.models import WatchProgress
@@ -41,6 +42,7 @@ from videos.playback.serializers import (
     ProgressSerializer,
     ViewInputSerializer,
 )
+from vod import images
 from vod.client_ip import client_ip
 from vod.exceptions import NotFoundError
 from vod.pagination import CursorPage
@@ -69,7 +71,7 @@ class AnyMediaRenderer(BaseRenderer):
         return JSONRenderer().render(data) if isinstance(data, (dict, list)) else data
 
 
-def _cors(response: HttpResponseBase) -> HttpResponseBase:
+def cors(response: HttpResponseBase) -> HttpResponseBase:
     # Token-authorised, no cookies: any origin's player may fetch it.
     response["Access-Control-Allow-Origin"] = "*"
     response["Access-Control-Expose-Headers"] = "Content-Length, Content-Range"
@@ -143,9 +145,11 @@ def playback_file(request: Request, token: str, path: str) -> HttpResponseBase:
             text = signing.playlist_for(video, path)
         except (FileNotFoundError, ClientError):
             raise NotFoundError() from None
+        if key == video.master_key:  # caption tracks join as they are added, without a transcode
+            text = caption_playlists.with_subtitles(text, video.captions.all())
         response = HttpResponse(text, content_type=content_type)
         response["Cache-Control"] = NO_STORE  # holds presigned URLs
-        return _cors(response)
+        return cors(response)
     if not default_storage.exists(key):
         raise NotFoundError()
     gated = gate.is_gated(video)
@@ -155,8 +159,36 @@ def playback_file(request: Request, token: str, path: str) -> HttpResponseBase:
         response["Location"] = signing.presigned_url(key, expires_at)
         if gated:
             response["Cache-Control"] = NO_STORE
-        return _cors(response)
-    return _cors(_ranged(request, key, content_type, NO_STORE if gated else "private, max-age=3600"))
+        return cors(response)
+    return cors(_ranged(request, key, content_type, NO_STORE if gated else "private, max-age=3600"))
+
+
+@extend_schema(
+    tags=["playback"],
+    summary="A video's uploaded poster at one width, under its signed playback URL",
+    responses={(200, "image/webp"): OpenApiResponse(description="The poster (WebP).")},
+)
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@renderer_classes([JSONRenderer, AnyMediaRenderer])
+def playback_poster(request: Request, token: str, width: int) -> HttpResponseBase:
+    """Streamed by the API on both backends (posters are small), so `nosniff` always comes along."""
+    video = signing.granted_video(signing.read_token(token))
+    if not video.custom_poster_id or width not in video.custom_poster_widths:
+        raise NotFoundError()
+    key = keys.poster_key(video.pk, video.custom_poster_id, width)
+    cache_control = NO_STORE if gate.is_gated(video) else "private, max-age=3600"
+    return cors(images.image_response(key, cache_control))
+
+
+def media_context(request: Request) -> dict[str, Any]:
+    """Serializer context that gives video representations their poster URLs, signed for this viewer."""
+    user, build = request_user(request), request.build_absolute_uri
+    return {
+        "request": request,
+        "poster_urls": lambda video: signing.poster_urls(video=video, user=user, build_absolute_uri=build),
+    }
 
 
 class VideoPlaybackActions:
@@ -240,6 +272,9 @@ class WatchHistoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self) -> QuerySet[WatchProgress]:
         return viewer_state.history(user=signed_in_user(self.request))
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), **media_context(self.request)}
 
     @extend_schema(tags=["playback"], summary="My watch history")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

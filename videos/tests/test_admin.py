@@ -28,7 +28,7 @@ Status, Visibility, Job = Video.Status, Video.Visibility, TranscodeJob.Status
 # the management forms of the read-only inlines, which a change form posts back
 NO_INLINE_FORMS = {
     f"{inline}-{count}": "0"
-    for inline in ("renditions", "transcode_jobs")
+    for inline in ("captions", "renditions", "transcode_jobs")
     for count in ("TOTAL_FORMS", "INITIAL_FORMS")
 }
 

@@ -1,6 +1,7 @@
 """Playback in a real browser: Debian's headless Chromium, driven by Playwright, plays a really
 transcoded private video with hls.js through its signed playback URL alone (no cookies, no
-headers), on S3 and on the filesystem, past 3 seconds and across a forced rendition switch.
+headers), on S3 and on the filesystem, past 3 seconds and across a forced rendition switch, and
+shows its caption track's cue at 5 s on time.
 
 Needs /usr/bin/chromium and node_modules/hls.js, which `make test` installs; without them the test
 fails (it never skips). A screenshot per backend goes to test-artifacts/ (git-ignored)."""
@@ -16,12 +17,15 @@ from accounts.tests.factories import UserFactory
 from testing import browser as browser_tools
 from testing.browser import HlsPlayer, harmless_player_error
 from testing.clients import signed_in_client
+from videos.captions.services import caption_create
 from videos.models import Video
 from videos.tests.conftest import cross_origin_reads, transcoded_video
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the live server's thread must see the rows
 
 ARTIFACTS = Path(django_settings.BASE_DIR) / "test-artifacts"
+CUE_TEXT = "Five seconds in"
+CUES = f"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nOne\n\n00:00:05.000 --> 00:00:06.500\n{CUE_TEXT}\n".encode()
 PLAY_TIMEOUT = 40  # seconds for the player to start and reach 3 s of an 8 s clip
 SWITCH_TIMEOUT = 15  # seconds for a forced rendition switch to show on screen
 
@@ -58,6 +62,9 @@ def test_hls_js_in_chromium_plays_a_private_video_through_its_signed_url(
     owner = signed_in_client(UserFactory())
     video = transcoded_private_video(owner.user, media_factory)
     assert {r.name for r in video.renditions.all()} == {"480p", "360p"}
+    # with two caption tracks, added after the transcode (none needs another): a cue at 5.0 s
+    caption_create(video=video, language="en", label="English", kind="captions", is_default=True, content=CUES)
+    caption_create(video=video, language="fr", label="Français", kind="subtitles", content=CUES)
     timings["transcode"] = time.monotonic() - started
     answer = requests.get(
         f"{live_server.url}/api/v1/videos/{video.pk}/playback",
@@ -94,6 +101,10 @@ def test_hls_js_in_chromium_plays_a_private_video_through_its_signed_url(
                 what=f"a switch to level {target} while playback goes on",
             )
             timings["switch"] = time.monotonic() - started - timings["transcode"] - timings["to 3 s"]
+            # and plays on to the cue at 5.0 s, which the default track shows then
+            cued = player.wait_for(
+                f"player.cues.some((cue) => cue.text === {CUE_TEXT!r})", timeout=PLAY_TIMEOUT, what="the cue at 5 s"
+            )
             report = player.report()
             cookies = page.context.cookies()
         finally:
@@ -111,11 +122,26 @@ def test_hls_js_in_chromium_plays_a_private_video_through_its_signed_url(
     # with the URLs alone: no cookies, no credentials; media from S3 (presigned) or the API (token path)
     assert cookies == [], cookies
     assert not [r for r in player.requests if {"authorization", "cookie"} & r["headers"].keys()], report
-    media = [fragment["url"] for fragment in after["fragments"]]
+    media = [fragment["url"] for fragment in after["fragments"] if fragment["type"] != "subtitle"]
     if backend == "s3":
         endpoint = django_settings.STORAGES["default"]["OPTIONS"]["endpoint_url"]
         assert all(url.startswith(endpoint) and "Signature=" in url for url in media), media
     else:
         assert all(url.startswith(master_url.rsplit("/", 1)[0] + "/") for url in media), media
+    # and the player listed both subtitle tracks of the master playlist, and showed the cue on time
+    assert cued["subtitleTracks"] == [
+        {"name": "English", "lang": "en", "default": True, "forced": False},
+        {"name": "Français", "lang": "fr", "default": False, "forced": False},
+    ], report
+    cue = next(cue for cue in cued["cues"] if cue["text"] == CUE_TEXT)
+    assert cue["label"] == "English" and cue["mode"] == "showing", cued["cues"]
+    assert abs(cue["start"] - 5.0) <= 0.2 and abs(cue["end"] - 6.5) <= 0.2, cue
+    assert abs(cue["at"] - 5.0) <= 0.2, cue  # on screen when the video was at 5.0 s
+    # through the API's token path (the VTT is served with its timestamp map), as everything under a token
+    subtitles = [fragment["url"] for fragment in cued["fragments"] if fragment["type"] == "subtitle"]
+    assert subtitles and all(url.startswith(master_url.rsplit("/", 1)[0] + "/captions/") for url in subtitles)
     harmless = [e["details"] for e in after["errors"]]
-    print(f"\n{backend}: {', '.join(f'{k} {v:.1f}s' for k, v in timings.items())}; harmless errors: {harmless}")
+    print(
+        f"\n{backend}: {', '.join(f'{k} {v:.1f}s' for k, v in timings.items())}; cue shown at {cue['at']:.2f} s;"
+        f" harmless errors: {harmless}"
+    )

@@ -28,6 +28,7 @@ from videos.models import Upload, UploadPart, Video
 from videos.quota import storage_used
 from videos.uploads import parts as upload_parts
 from vod.exceptions import InvalidInput, NotFoundError
+from webhooks.services import emit
 
 logger = logging.getLogger(__name__)
 ACCEPTS_SOURCE = (Video.Status.DRAFT, Video.Status.FAILED)
@@ -65,6 +66,7 @@ def _attach_source(*, video_id, key: str, size: int, enqueue_probe: bool = True)
     video.source_key, video.source_size, video.source_sha256 = key, size, ""
     video.status, video.failure_reason = Video.Status.UPLOADED, ""
     video.save(update_fields=["source_key", "source_size", "source_sha256", "status", "failure_reason", "updated_at"])
+    emit("video.upload.completed", video)
     if replaced:
         transaction.on_commit(lambda: default_storage.delete(replaced))
     if enqueue_probe:

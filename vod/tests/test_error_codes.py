@@ -10,6 +10,7 @@ ERROR_MODULES = [
     "accounts.subscriptions.errors",
     "sessions_app.errors",
     "videos.errors",
+    "webhooks.errors",
 ]
 CODES = {
     # vod
@@ -21,6 +22,10 @@ CODES = {
     "request_too_large",
     "service_unavailable",
     "server_error",
+    "image_too_large",
+    "unsupported_image",
+    "invalid_image",
+    "image_too_many_pixels",
     # accounts
     "invalid_credentials",
     "account_locked",
@@ -58,6 +63,16 @@ CODES = {
     "transcode_in_progress",
     "video_not_ready",
     "playback_token_invalid",
+    "invalid_caption",
+    "caption_too_large",
+    "caption_exists",
+    "caption_limit_reached",
+    # webhooks
+    "webhook_url_not_allowed",
+    "webhook_url_unresolvable",
+    "webhook_events_not_allowed",
+    "webhook_endpoint_limit",
+    "webhook_endpoint_disabled",
     "playback_token_expired",
     "range_not_satisfiable",
     "subscription_required",
