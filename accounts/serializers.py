@@ -85,24 +85,31 @@ class StaffUserCreateInputSerializer(RegisterInputSerializer):
 # --- output ---------------------------------------------------------------------------------------
 
 
+@extend_schema_field(
+    serializers.DictField(
+        child=serializers.URLField(),
+        allow_null=True,
+        help_text='The avatar by size in pixels ("64", "256", "512"), WebP; null without one.',
+    )
+)
+class AvatarUrlsField(serializers.Field):
+    """A user's avatar URLs, in any representation that shows a user (profile, channel)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, user) -> dict[str, str] | None:
+        request = self.context.get("request")
+        return avatar_urls(user, build_absolute_uri=request.build_absolute_uri if request else None)
+
+
 class UserSerializer(serializers.ModelSerializer):
-    avatar_urls = serializers.SerializerMethodField()
+    avatar_urls = AvatarUrlsField()
 
     class Meta:
         model = User
         fields = ["id", "email", "username", "display_name", "avatar_urls", "is_verified", "created_at"]
         read_only_fields = fields
-
-    @extend_schema_field(
-        serializers.DictField(
-            child=serializers.URLField(),
-            allow_null=True,
-            help_text='The avatar by size in pixels ("64", "256", "512"), WebP; null without one.',
-        )
-    )
-    def get_avatar_urls(self, user) -> dict[str, str] | None:
-        request = self.context.get("request")
-        return avatar_urls(user, build_absolute_uri=request.build_absolute_uri if request else None)
 
 
 class StaffUserSerializer(UserSerializer):

@@ -32,6 +32,7 @@ from sessions_app.selectors import two_factor_device
 from sessions_app.services import SignIn, sessions_revoke_for_user
 from videos import keys, storage
 from videos.catalog.services import videos_delete_for_owner
+from videos.library.services import library_delete_for_user
 from vod import images
 from vod.exceptions import InvalidInput, PermissionDeniedError
 from webhooks.services import emit
@@ -295,6 +296,7 @@ def user_delete(*, user: User, password: str) -> None:
     _password_confirm(user, password, field="password")
     with transaction.atomic():
         sessions_revoke_for_user(user=user, reason=Reason.ACCOUNT_DELETED)
+        library_delete_for_user(user=user)
         videos_delete_for_owner(owner=user)
         _avatar_files_delete_on_commit(user.avatar_id)
         user.delete()

@@ -6,7 +6,8 @@ Django view (the ceiling on this stack), with the SQL queries each endpoint make
 Environment: BENCH_VIDEOS (10000), BENCH_USERS (2000), BENCH_DURATION (seconds per run, 5), BENCH_ROUNDS (3; the
 endpoints take turns each round and the table shows medians), BENCH_CONNECTIONS (16), BENCH_THREADS (2, wrk),
 BENCH_WORKERS (2, gunicorn), BENCH_WORD (music: the search term), BENCH_GATED_SHARE (0.3: the share of videos a plan
-gates; the list runs anonymous and as a subscriber to one of the two plans, with `access` computed per viewer).
+gates; the list runs anonymous and as a subscriber to one of the two plans, with `access` computed per viewer),
+BENCH_FOLLOWED (500: the channels the `me/feed` reader follows; the reader also owns a public 200-item playlist).
 """
 
 import logging
@@ -129,6 +130,35 @@ def gate_and_subscribe() -> str:
     if created:
         Subscription.objects.create(user=viewer, plan=gold, source=Subscription.Source.STAFF)
     return session_start(user=viewer, user_agent="bench", ip_address="127.0.0.1").tokens.access
+
+
+FOLLOWED = int(os.environ.get("BENCH_FOLLOWED", 500))  # channels the feed's reader follows
+PLAYLIST_ITEMS = 200
+
+
+def library_reader() -> tuple[str, str]:
+    """A reader following FOLLOWED of the seeded channels, with a public PLAYLIST_ITEMS-item
+    playlist (once); returns their bearer token and the playlist's id."""
+    from accounts.models import User
+    from sessions_app.services import session_start
+    from videos.models import Follow, Playlist, PlaylistItem, Video
+
+    reader, _ = User.objects.get_or_create(
+        email="bench-reader@example.com", defaults={"username": "bench-reader", "is_verified": True}
+    )
+    if not Follow.objects.filter(follower=reader).exists():
+        channels = User.objects.filter(username__startswith="bench").exclude(pk=reader.pk).order_by("pk")
+        Follow.objects.bulk_create(Follow(follower=reader, channel=channel) for channel in channels[:FOLLOWED])
+    playlist = Playlist.objects.filter(owner=reader, kind=Playlist.Kind.REGULAR).first()
+    if playlist is None:
+        playlist = Playlist.objects.create(
+            owner=reader, title="Bench", visibility=Playlist.Visibility.PUBLIC, item_count=PLAYLIST_ITEMS
+        )
+        videos = Video.objects.catalog().order_by("?").values_list("pk", flat=True)[:PLAYLIST_ITEMS]
+        PlaylistItem.objects.bulk_create(
+            PlaylistItem(playlist=playlist, video_id=pk, position=n) for n, pk in enumerate(videos, start=1)
+        )
+    return session_start(user=reader, user_agent="bench", ip_address="127.0.0.1").tokens.access, str(playlist.pk)
 
 
 PLAYLIST_SEGMENTS = 450  # a 30-minute rendition in 4 s segments
@@ -265,6 +295,8 @@ def main() -> None:
     token, _ = issue_token(video=private_video, user=private_video.owner)
     ids = [pk for pk in ids if pk != str(private_video.pk)]
     subscriber = {"Authorization": f"Bearer {gate_and_subscribe()}"}
+    reader_token, bench_playlist = library_reader()
+    reader = {"Authorization": f"Bearer {reader_token}"}
     paths = {
         "ping (ceiling)": "/bench/ping",
         "videos list": "/api/v1/videos",
@@ -273,9 +305,11 @@ def main() -> None:
         "video detail": f"/api/v1/videos/{ids[0]}",
         "playback (public)": f"/api/v1/videos/{public_video.pk}/playback",
         f"private playlist ({PLAYLIST_SEGMENTS} seg)": f"/api/v1/playback/{token}/360p/index.m3u8",
+        f"me/feed ({FOLLOWED} channels)": "/api/v1/me/feed",
+        f"playlist items ({PLAYLIST_ITEMS}, page of 100)": f"/api/v1/playlists/{bench_playlist}/items?limit=100",
         "health/live": "/health/live",
     }
-    headers = {"videos list (subscriber)": subscriber}
+    headers = {"videos list (subscriber)": subscriber, f"me/feed ({FOLLOWED} channels)": reader}
     queries = query_counts(paths, headers)
 
     work = Path(tempfile.mkdtemp(prefix="vod-bench-api-"))

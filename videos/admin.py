@@ -30,13 +30,13 @@ from videos.captions import webvtt
 from videos.captions.services import canonical_language
 from videos.catalog import services
 from videos.catalog.selectors import with_latest_job
-from videos.models import Caption, Category, Rendition, Tag, TranscodeJob, Video
+from videos.models import Caption, Category, Follow, Playlist, PlaylistItem, Rating, Rendition, Tag, TranscodeJob, Video
 from videos.pipeline.jobs import transcode_queue
 from videos.playback import signing
 from videos.uploads.services import video_create_with_source
 from vod.admin_confirmation import confirmation_page, confirmed
 from vod.admin_messages import already_note, counted
-from vod.admin_read_only import ReadOnlyInline
+from vod.admin_read_only import ReadOnlyAdminMixin, ReadOnlyInline
 from vod.exceptions import ApplicationError
 
 if TYPE_CHECKING:
@@ -603,3 +603,38 @@ class TagAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset) -> None:
         for tag in queryset:
             services.tag_delete(tag=tag)
+
+
+class PlaylistItemInline(ReadOnlyInline):
+    model = PlaylistItem
+    fields = ["position", "video", "start_s", "stop_s", "added_at"]
+    ordering = ["position"]
+
+
+@admin.register(Playlist)
+class PlaylistAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Shown, not edited: item writes lock the playlist and keep positions dense (the services),
+    and watch later may not be renamed or shared; owners change them through the API."""
+
+    list_display = ["title", "owner", "kind", "visibility", "item_count", "created_at"]
+    list_filter = ["kind", "visibility"]
+    search_fields = ["title", "owner__username", "owner__email"]
+    list_select_related = ["owner"]
+    inlines = [PlaylistItemInline]
+
+
+@admin.register(Rating)
+class RatingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: a rating moves its video's counters in the same transaction (the services)."""
+
+    list_display = ["user", "video", "value", "updated_at"]
+    list_filter = ["value"]
+    search_fields = ["user__username", "video__title"]
+    list_select_related = ["user", "video"]
+
+
+@admin.register(Follow)
+class FollowAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["follower", "channel", "created_at"]
+    search_fields = ["follower__username", "channel__username"]
+    list_select_related = ["follower", "channel"]

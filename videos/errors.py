@@ -96,3 +96,27 @@ class CaptionExists(ApplicationError, status=status.HTTP_409_CONFLICT, code="cap
 
 class CaptionLimitReached(ApplicationError, status=status.HTTP_409_CONFLICT, code="caption_limit_reached"):
     """This video has as many caption tracks as it may have."""
+
+
+class PlaylistFull(ApplicationError, status=status.HTTP_409_CONFLICT, code="playlist_full"):
+    """This playlist holds the most items a playlist may hold."""
+
+
+class PlaylistLimitReached(ApplicationError, status=status.HTTP_409_CONFLICT, code="playlist_limit_reached"):
+    """You have the most playlists a user may have."""
+
+
+class PositionOutOfRange(ApplicationError, code="position_out_of_range"):
+    """This position is outside the playlist."""
+
+
+class WatchLaterFixed(ApplicationError, status=status.HTTP_409_CONFLICT, code="watch_later_fixed"):
+    """Watch later cannot be deleted, renamed or shared."""
+
+
+class CannotFollowSelf(ApplicationError, code="cannot_follow_self"):
+    """You cannot follow your own channel."""
+
+
+class FollowersPrivate(ApplicationError, status=status.HTTP_403_FORBIDDEN, code="followers_private"):
+    """Only the channel's owner sees who follows it; the count is public."""

@@ -93,6 +93,9 @@ class Video(models.Model):
         "accounts.Plan", through="VideoPlan", blank=True, related_name="videos", related_query_name="video"
     )
     view_count = models.PositiveBigIntegerField(default=0)
+    # Moved with F() in the transaction that writes the Rating row; `rating_recount` repairs drift.
+    like_count = models.PositiveIntegerField(default=0)
+    dislike_count = models.PositiveIntegerField(default=0)
     search_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -105,6 +108,7 @@ class Video(models.Model):
             models.Index(fields=["status", "visibility", "-published_at"], name="videos_catalog_newest"),
             models.Index(fields=["status", "visibility", "-view_count"], name="videos_catalog_most_viewed"),
             models.Index(fields=["owner", "-created_at"], name="videos_owner_newest"),
+            models.Index(fields=["owner", "-published_at"], name="videos_owner_published"),  # the feed
         ]
 
     def __str__(self):
@@ -307,3 +311,105 @@ class Caption(models.Model):
 
     def __str__(self):
         return f"{self.label} ({self.language}, {self.kind})"
+
+
+class Playlist(models.Model):
+    """A user's ordered list of videos; `watch_later` is the one built-in playlist each user has."""
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        UNLISTED = "unlisted", "Unlisted"
+        PRIVATE = "private", "Private"
+
+    class Kind(models.TextChoices):
+        REGULAR = "regular", "Regular"
+        WATCH_LATER = "watch_later", "Watch later"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="playlists")
+    title = models.CharField(max_length=200)
+    description = models.TextField(max_length=5000, blank=True)
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.REGULAR)
+    item_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner"], condition=models.Q(kind="watch_later"), name="videos_playlist_one_watch_later"
+            )
+        ]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="videos_playlist_owner_newest")]
+
+    def __str__(self):
+        return self.title
+
+
+class PlaylistItem(models.Model):
+    """A video at a 1-based position; positions stay dense 1..N (every write locks the playlist)."""
+
+    id = models.BigAutoField(primary_key=True)
+    playlist = models.ForeignKey(Playlist, on_delete=models.CASCADE, related_name="items")
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="playlist_items")
+    position = models.PositiveIntegerField()
+    start_s = models.FloatField(null=True, blank=True, help_text="Seconds.")
+    stop_s = models.FloatField(null=True, blank=True, help_text="Seconds.")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["playlist", "position"]
+        constraints = [
+            # Deferred: a shift moves many positions in one UPDATE, checked at commit.
+            models.UniqueConstraint(
+                fields=["playlist", "position"],
+                name="videos_playlistitem_position_unique",
+                deferrable=models.Deferrable.DEFERRED,
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.playlist_id} #{self.position}"
+
+
+class Rating(models.Model):
+    """One like or dislike per user and video."""
+
+    class Value(models.TextChoices):
+        LIKE = "like", "Like"
+        DISLIKE = "dislike", "Dislike"
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ratings")
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="ratings")
+    value = models.CharField(max_length=8, choices=Value.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "video"], name="videos_rating_unique")]
+
+    def __str__(self):
+        return f"{self.user_id} {self.value}s {self.video_id}"
+
+
+class Follow(models.Model):
+    """A user following a channel (another user)."""
+
+    id = models.BigAutoField(primary_key=True)
+    follower = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows")
+    channel = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followers")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "channel"], name="videos_follow_unique"),
+            models.CheckConstraint(condition=~models.Q(follower=models.F("channel")), name="videos_follow_not_self"),
+        ]
+
+    def __str__(self):
+        return f"{self.follower_id} follows {self.channel_id}"

@@ -9,6 +9,7 @@ from celery import shared_task
 from django.conf import settings
 
 from videos.catalog import services as catalog_services
+from videos.library import services as library_services
 from videos.pipeline import jobs
 from videos.pipeline import services as pipeline_services
 from videos.uploads import services as upload_services
@@ -60,6 +61,12 @@ def transcode_video(self, job_id: str) -> bool:
 def reap_stuck_jobs() -> dict[str, int]:
     """Periodic (beat): requeues or fails jobs whose worker stopped sending heartbeats."""
     return jobs.jobs_reap()
+
+
+@shared_task(name="videos.tasks.recount_ratings")
+def recount_ratings() -> int:
+    """Beat: repairs like/dislike counters that drifted from the rating rows."""
+    return library_services.ratings_recount()
 
 
 @shared_task(name="videos.tasks.move_published_version", acks_late=True, autoretry_for=(Exception,), max_retries=5)

@@ -27,6 +27,9 @@ def _raw_problem(field, value) -> str | None:
     if isinstance(field, serializers.RelatedField) and value == "":
         # DRF reads "" as null for relations; the schema says a non-empty string or null.
         return "This field may not be blank; send null for none."
+    if isinstance(field, serializers.RelatedField) and isinstance(value, str) and "\x00" in value:
+        # A lookup with NUL fails in PostgreSQL (a 500); CharFields already refuse it.
+        return "Null characters are not allowed."
     return None
 
 

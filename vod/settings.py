@@ -236,6 +236,7 @@ if CELERY_BROKER_URL.startswith("redis"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 50 * 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
+    "recount-ratings": {"task": "videos.tasks.recount_ratings", "schedule": 24 * 3600},
     "purge-expired-identity-records": {"task": "accounts.tasks.purge_expired", "schedule": 3600},
     "purge-expired-sessions": {"task": "sessions_app.tasks.purge_expired_sessions", "schedule": 3600},
     "remind-expiring-access-tokens": {"task": "sessions_app.tasks.remind_expiring_tokens", "schedule": 3600},
@@ -384,6 +385,8 @@ SPECTACULAR_SETTINGS = {
         "VideoStatusEnum": "videos.models.Video.Status",
         "UploadStatusEnum": "videos.models.Upload.Status",
         "TokenRevokeReasonEnum": "sessions_app.access_tokens.models.PersonalAccessToken.RevokeReason",
+        "CaptionKindEnum": "videos.models.Caption.Kind",
+        "PlaylistKindEnum": "videos.models.Playlist.Kind",
     },
 }
 
@@ -420,6 +423,8 @@ UPLOAD_URL_EXPIRY = timedelta(hours=6)  # part URLs; GET uploads/{id} hands out 
 IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=10 * 1024**2)
 CAPTION_MAX_BYTES = env.int("CAPTION_MAX_BYTES", default=2 * 1024**2)
 VIDEO_SEARCH_CONFIG = env.str("VIDEO_SEARCH_CONFIG", default="english")  # PostgreSQL text search config
+PLAYLIST_MAX_ITEMS = env.int("PLAYLIST_MAX_ITEMS", default=5000)
+PLAYLISTS_PER_USER = env.int("PLAYLISTS_PER_USER", default=200)
 FFPROBE_TIMEOUT = 60  # seconds, plus ...
 FFPROBE_SECONDS_PER_GIB = 30  # ... this per GiB of source (a large file on a slow scratch disk)
 FFPROBE_CPU_SECONDS = env.int("FFPROBE_CPU_SECONDS", default=30)  # CPU-time rlimit of ffprobe and short passes

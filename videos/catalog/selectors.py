@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from videos.catalog.access import with_access, with_plans
+from videos.library.annotations import with_my_rating
 from videos.models import TranscodeJob, Video
 from vod.exceptions import NotFoundError
 from vod.permissions import staff_may
@@ -28,7 +29,7 @@ def _with_relations(videos: QuerySet[Video]) -> QuerySet[Video]:
 def catalog_search(*, query: str = "", viewer: User | None = None) -> QuerySet[Video]:
     """Ready public videos, with `access` for the viewer; with `query`, the matches annotated
     with `rank` (title > tags > description)."""
-    videos = with_access(_with_relations(Video.objects.catalog()), viewer=viewer)
+    videos = with_my_rating(with_access(_with_relations(Video.objects.catalog()), viewer=viewer), viewer=viewer)
     query = query.strip()
     if not query:
         return videos
@@ -57,7 +58,7 @@ def video_visible_to(*, video_id, user: User | None) -> Video:
     """A video the caller may see (`visible_to`), with `access` (whether they may play it).
     Anything else is "not found", never "forbidden", so private videos are not revealed."""
     videos = Video.objects.filter(visible_to(user), pk=video_id)
-    video = with_access(_with_relations(videos), viewer=user).first()
+    video = with_my_rating(with_access(_with_relations(videos), viewer=user), viewer=user).first()
     if video is None:
         raise NotFoundError()
     with_plans([video])

@@ -31,6 +31,7 @@ class VideoSerializer(serializers.ModelSerializer):
     access = serializers.SerializerMethodField()
     poster_url = serializers.SerializerMethodField()
     poster_urls = serializers.SerializerMethodField()
+    my_rating = serializers.SerializerMethodField()
 
     class Meta:
         model = Video
@@ -49,6 +50,9 @@ class VideoSerializer(serializers.ModelSerializer):
             "published_at",
             "is_featured",
             "view_count",
+            "like_count",
+            "dislike_count",
+            "my_rating",
             "required_plans",
             "access",
             "poster_url",
@@ -104,6 +108,14 @@ class VideoSerializer(serializers.ModelSerializer):
     )
     def get_access(self, video) -> str | None:
         return getattr(video, "access", None)  # annotated by the catalog's selectors
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            ["like", "dislike"], allow_null=True, help_text="Mine, when signed in; null: none or not computed."
+        )
+    )
+    def get_my_rating(self, video) -> str | None:
+        return getattr(video, "my_rating", None)  # annotated by the catalog's selectors
 
 
 class TranscodeJobSerializer(serializers.ModelSerializer):

@@ -11,6 +11,7 @@ from django.db.models import Value
 
 from accounts.models import Plan, User
 from videos import keys, storage
+from videos.library.services import videos_remove_from_playlists
 from videos.models import Category, Tag, Video, VideoPlan
 from videos.pipeline.ladder import poster_widths
 from vod import images
@@ -195,6 +196,7 @@ def video_delete(*, video: Video) -> None:
     from videos.tasks import delete_video_storage
 
     video_id = str(video.pk)
+    videos_remove_from_playlists(video_ids=[video.pk])
     emit("video.deleted", video)
     video.delete()
     transaction.on_commit(lambda: delete_video_storage.delay(video_id))

@@ -76,6 +76,13 @@ CODES = {
     "playback_token_expired",
     "range_not_satisfiable",
     "subscription_required",
+    # videos (library)
+    "playlist_full",
+    "playlist_limit_reached",
+    "position_out_of_range",
+    "watch_later_fixed",
+    "cannot_follow_self",
+    "followers_private",
 }
 # The two that answer a server-side failure; every other code is the client's to act on.
 SERVER_CODES = {"server_error", "service_unavailable"}

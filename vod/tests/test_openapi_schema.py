@@ -69,7 +69,7 @@ def test_every_answer_declares_the_request_id_header(spec):
 
 
 # Human-chosen keys (a plan's code) say what they accept; ids never carry a regex.
-SLUG_PARAMETERS = {"code"}
+SLUG_PARAMETERS = {"code", "username"}
 
 
 def test_path_ids_are_uuids_and_part_numbers_integers(spec):
