@@ -383,10 +383,18 @@ def journey(stack: Stack, env_values: dict[str, str], scratch: Path) -> None:
     account = {"email": email, "username": email.split("@")[0], "password": PASSWORD}
     call("POST", f"{api}/auth/register", 201, json=account)
     code = mailbox.extract_code(mailbox.wait_for_message(email, timeout=60))
-    tokens = call("POST", f"{api}/auth/verify-email", 200, json={"email": email, "code": code, "password": PASSWORD})
+    verify = {"email": email, "code": code, "password": PASSWORD}
+    forged = {"X-Forwarded-For": "203.0.113.9"}  # Caddy drops it: the app sees the peer Caddy saw
+    tokens = call("POST", f"{api}/auth/verify-email", 200, json=verify, headers=forged)
     http.headers["Authorization"] = f"Bearer {tokens.json()['access']}"
     me = call("GET", f"{api}/users/me", 200).json()
-    say(f"1. signed up through the proxy: {me['email']}, verified with the code the worker mailed ({code})")
+    sessions = call("GET", f"{api}/sessions", 200).json()
+    ips = [s["ip_address"] for s in (sessions["results"] if isinstance(sessions, dict) else sessions)]
+    assert ips == ["127.0.0.1"], ips
+    say(
+        f"1. signed up through the proxy: {me['email']}, verified with the code the worker mailed ({code});"
+        f" the session's IP is {ips[0]} (a forged X-Forwarded-For was dropped)"
+    )
 
     # 2. a resumable upload, parts straight to storage through the public endpoint
     clip = make_clip(scratch / "clip.mp4")
