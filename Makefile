@@ -48,6 +48,13 @@ test: venv node_modules/.installed
 	$(MAKE) --no-print-directory lint
 	$(PY) scripts/with_services.py -- $(PY) -m pytest $(PYTEST_ARGS)
 
+## make compose-smoke (not part of `make test`): docker-compose.yml's services run as written, with loopback
+## stand-ins for the containers and Caddy in front, and one journey through it (scripts/compose_smoke.py).
+.PHONY: compose-smoke
+compose-smoke: venv node_modules/.installed
+	@scripts/install_system_deps.sh ffmpeg postgresql redis chromium caddy docker-compose
+	$(PY) scripts/compose_smoke.py
+
 # hls.js (the admin's preview player, the browser tests), from npm (package.json); node_modules is not committed.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund

@@ -14,8 +14,22 @@ SESSION_CLAIM = "sid"
 
 
 class RotatingTokenBackend(TokenBackend):
-    """Signs with the current key; verifies with it, then with each of JWT_SIGNING_KEY_FALLBACKS,
-    so rotating the key does not sign out every user (their next refresh gets current-key tokens)."""
+    """Signs with the current key (SIMPLE_JWT["SIGNING_KEY"]); verifies with it, then with each of
+    JWT_SIGNING_KEY_FALLBACKS, so rotating the key does not sign out every user (their next refresh
+    gets current-key tokens). Keys are read from Django's settings at each use, not at import as
+    simplejwt's own backend does."""
+
+    def __init__(self, signing_key: str | None = None):
+        super().__init__(
+            api_settings.ALGORITHM,
+            signing_key or settings.SIMPLE_JWT["SIGNING_KEY"],
+            api_settings.VERIFYING_KEY,
+            api_settings.AUDIENCE,
+            api_settings.ISSUER,
+            None,
+            api_settings.LEEWAY,
+            api_settings.JSON_ENCODER,
+        )
 
     def decode(self, token, verify: bool = True) -> dict:
         try:
@@ -25,7 +39,7 @@ class RotatingTokenBackend(TokenBackend):
         except TokenBackendError:
             for key in settings.JWT_SIGNING_KEY_FALLBACKS:
                 try:
-                    return _backend_for(key).decode(token, verify=verify)
+                    return TokenBackend.decode(RotatingTokenBackend(key), token, verify=verify)
                 except TokenBackendExpiredToken:
                     raise
                 except TokenBackendError:
@@ -33,42 +47,22 @@ class RotatingTokenBackend(TokenBackend):
             raise
 
 
-def _backend(cls: type[TokenBackend], signing_key: str) -> TokenBackend:
-    """A backend like simplejwt's own, read from the current SIMPLE_JWT settings, with this key."""
-    return cls(
-        api_settings.ALGORITHM,
-        signing_key,
-        api_settings.VERIFYING_KEY,
-        api_settings.AUDIENCE,
-        api_settings.ISSUER,
-        None,
-        api_settings.LEEWAY,
-        api_settings.JSON_ENCODER,
-    )
-
-
-def _backend_for(signing_key: str) -> TokenBackend:
-    return _backend(TokenBackend, signing_key)
-
-
-def _rotating_backend() -> TokenBackend:
-    return _backend(RotatingTokenBackend, api_settings.SIGNING_KEY)
-
-
 class SessionAccessToken(AccessToken):
     """The access token the API accepts (SIMPLE_JWT["AUTH_TOKEN_CLASSES"]), verified with fallbacks."""
 
     @property
     def token_backend(self) -> TokenBackend:
-        return _rotating_backend()
+        return RotatingTokenBackend()
 
 
 class SessionRefreshToken(RefreshToken):
+    """The refresh token of a device session, verified with fallbacks; its access tokens are ours."""
+
     access_token_class = SessionAccessToken
 
     @property
     def token_backend(self) -> TokenBackend:
-        return _rotating_backend()
+        return RotatingTokenBackend()
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,11 @@ def secret_decrypt(encrypted: str) -> str:
     return encryption.decrypt(encrypted, key=settings.TOTP_ENCRYPTION_KEY, salt=_SALT)
 
 
+def secret_reencrypt(encrypted: str) -> str | None:
+    """`manage.py reencrypt_secrets`: the secret under the key in use (None: unreadable)."""
+    return encryption.reencrypt(encrypted, key=settings.TOTP_ENCRYPTION_KEY, salt=_SALT)
+
+
 def totp_new_secret() -> str:
     return pyotp.random_base32()  # 160 bits, as RFC 4226 recommends
 

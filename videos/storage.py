@@ -246,13 +246,18 @@ def bucket_cors_apply(origins: list[str]) -> None:
 
 def bucket_cors_problems(origins: list[str]) -> list[str]:
     """What the bucket's CORS configuration lacks for these origins (empty: playback and browser
-    uploads work); `manage.py vod_status` reports it."""
+    uploads work); `manage.py vod_status` reports it. Raises botocore's ClientError when the
+    storage cannot say (MinIO has no bucket CORS: its rule is server-wide)."""
     from botocore.exceptions import ClientError
 
     try:
         rules = s3_client().get_bucket_cors(Bucket=s3_bucket()).get("CORSRules", [])
     except ClientError as exc:
-        return [f"no CORS configuration ({exc.response.get('Error', {}).get('Code', 'error')})"]
+        if exc.response.get("Error", {}).get("Code") != "NoSuchCORSConfiguration":
+            raise
+        rules = []
+    if not rules:
+        return ["no CORS rule: run `manage.py configure_bucket_cors`"]
     problems = []
     for origin in origins:
         covering = [r for r in rules if origin in r.get("AllowedOrigins", []) or "*" in r.get("AllowedOrigins", [])]

@@ -49,6 +49,7 @@ def transcode_video(self, job_id: str) -> bool:
     try:
         return jobs.run_job(job_id)
     except jobs.OwnerBusy as exc:  # the owner's share of workers is taken: wait, without spending an attempt
+        jobs.job_waiting(job_id)
         raise self.retry(exc=exc, countdown=settings.TRANSCODE_OWNER_BUSY_RETRY_SECONDS) from exc
     except Exception as exc:
         if not jobs.awaits_retry(job_id):

@@ -29,3 +29,12 @@ def decrypt(encrypted: str, *, key: str, salt: str) -> str:
         return _fernet(key=key, salt=salt).decrypt(encrypted.encode()).decode()
     except InvalidToken:
         return ""
+
+
+def reencrypt(encrypted: str, *, key: str, salt: str) -> str | None:
+    """The value encrypted again with the key in use (the purpose's own, else SECRET_KEY), or None
+    when no key in use can read it: after this, the old key may leave SECRET_KEY_FALLBACKS."""
+    try:
+        return _fernet(key=key, salt=salt).rotate(encrypted.encode()).decode()
+    except InvalidToken:
+        return None

@@ -1,10 +1,15 @@
 """Gunicorn settings of the image (`gunicorn -c python:vod.gunicorn_conf vod.wsgi:application`).
 
-Threaded workers (gthread): a long streamed PUT occupies one thread while the worker keeps
-answering its heartbeat, so `timeout` only catches a hung worker, never a slow upload. Logs are
-JSON lines like the app's, with ISO-8601 times. The app already logs one line per request
-(vod.request_context), so gunicorn's access log stays off unless GUNICORN_ACCESS_LOG names a
-destination, and then it redacts tokens and signatures from the URL."""
+Threaded workers (gthread): a long streamed PUT occupies one thread while the worker's main loop
+keeps answering the arbiter, so `timeout` only catches a hung worker, never a slow upload. If a
+worker is aborted all the same, the upload service deletes the partial object
+(videos/uploads/services.py). The single PUT is for small files; large ones go as resumable
+uploads straight to storage.
+
+Logs are JSON lines like the app's, with ISO-8601 times (vod/log_format.py). The app already logs
+one line per request (vod/request_context.py), so gunicorn's access log is off: that line is the
+one access log. GUNICORN_ACCESS_LOG=- turns gunicorn's on (e.g. to see requests the app never
+answered); its URLs then pass through vod.log_redaction.redact_url."""
 
 import logging
 import os
@@ -23,18 +28,20 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
-ISO_8601 = "%Y-%m-%dT%H:%M:%S%z"
-_JSON = {
-    "()": "pythonjsonlogger.json.JsonFormatter",
-    "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
-    "datefmt": ISO_8601,
-    "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+_HANDLER = {
+    "class": "logging.StreamHandler",
+    "formatter": "json",
+    "filters": ["redact"],
+    "stream": "ext://sys.stdout",
 }
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": _JSON},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
+    "filters": {"redact": {"()": "vod.log_redaction.RedactingLogFilter"}},
+    "formatters": {
+        "json": {"()": "vod.log_format.IsoJsonFormatter", "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
+    "handlers": {"stdout": _HANDLER},
     "loggers": {
         "gunicorn.error": {"handlers": ["stdout"], "level": loglevel.upper(), "propagate": False},
         "gunicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
@@ -47,21 +54,22 @@ class JsonLogger(Logger):
     """Gunicorn's logger with an opt-in, redacted, structured access line."""
 
     def access(self, resp, req, environ, request_time) -> None:
+        # Gunicorn writes access lines whenever a logging config is given; only when asked, here.
         if not self.cfg.accesslog:
             return
         from vod.log_redaction import redact_url
 
-        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
-        uri = redact_url(environ.get("RAW_URI", ""))
+        status = str(resp.status).split(None, 1)[0]
+        url = redact_url(environ.get("RAW_URI", ""))
         self.access_log.log(
             logging.INFO,
             "%s %s %s",
             environ.get("REQUEST_METHOD"),
-            uri,
+            url,
             status,
             extra={
                 "method": environ.get("REQUEST_METHOD"),
-                "url": uri,
+                "url": url,
                 "status": int(status),
                 "duration_ms": round(request_time.total_seconds() * 1000, 1),
                 "remote_addr": environ.get("REMOTE_ADDR", "-"),

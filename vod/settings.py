@@ -144,9 +144,9 @@ MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
 S3_BUCKET = env.str("S3_BUCKET", default="")
-# The storage endpoint as browsers reach it (e.g. https://vod.example.com/storage behind the proxy):
-# presigned playback, poster, storyboard and upload-part URLs use it; server-side calls keep
-# S3_ENDPOINT_URL. Empty: the same as S3_ENDPOINT_URL.
+# The storage endpoint as browsers reach it (e.g. https://storage.vod.example.com, the proxy's
+# storage site): presigned playback, poster, storyboard and upload-part URLs use it; server-side
+# calls keep S3_ENDPOINT_URL. Empty: the same as S3_ENDPOINT_URL.
 S3_PUBLIC_ENDPOINT_URL = env.str("S3_PUBLIC_ENDPOINT_URL", default="")
 if S3_BUCKET:
     default_storage = {
@@ -517,9 +517,8 @@ LOGGING = {
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "()": "vod.log_format.IsoJsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
         },
     },
     "handlers": {

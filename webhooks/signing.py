@@ -28,6 +28,11 @@ def unseal(sealed: str) -> str:
     return encryption.decrypt(sealed, key=settings.WEBHOOK_SECRET_KEY, salt=_SALT) if sealed else ""
 
 
+def reseal(sealed: str) -> str | None:
+    """`manage.py reencrypt_secrets`: the secret under the key in use (None: unreadable)."""
+    return encryption.reencrypt(sealed, key=settings.WEBHOOK_SECRET_KEY, salt=_SALT)
+
+
 def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
     """The current secret, then the previous one while its 24 hours after a rotation last."""
     found = [unseal(endpoint.encrypted_secret)]

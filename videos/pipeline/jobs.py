@@ -24,13 +24,13 @@ from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from videos import keys, storage
 from videos.errors import NoSource, TranscodeInProgress
 from videos.models import Rendition, TranscodeJob, Video, VideoPlan
-from videos.pipeline import ladder
+from videos.pipeline import ladder, selectors
 from videos.pipeline.probing import MediaInfo, NotPlayableMedia, probe
 from webhooks.services import emit
 
@@ -404,16 +404,12 @@ def _fail(job: TranscodeJob, error: str, log_tail: str, *, retry: bool) -> None:
 def jobs_reap() -> dict[str, int]:
     """Running jobs whose heartbeat stopped (their worker died or hangs): back to the queue while
     attempts remain, else failed. Then what a lost queue message left waiting (`_resend_lost`)."""
-    cutoff = timezone.now() - settings.TRANSCODE_HEARTBEAT_TIMEOUT
+    now = timezone.now()
     requeued = failed = 0
-    stuck = TranscodeJob.objects.filter(status=Job.RUNNING, heartbeat_at__lt=cutoff).values_list("pk", flat=True)
-    for job_id in list(stuck):
+    for job_id in list(selectors.jobs_stuck_running(now).values_list("pk", flat=True)):
         with transaction.atomic():
             job = (
-                TranscodeJob.objects.select_for_update()
-                .select_related("video")
-                .filter(pk=job_id, status=Job.RUNNING, heartbeat_at__lt=cutoff)
-                .first()
+                selectors.jobs_stuck_running(now).select_for_update().select_related("video").filter(pk=job_id).first()
             )
             if job is None:
                 continue
@@ -435,6 +431,12 @@ def jobs_reap() -> dict[str, int]:
     return {"requeued": requeued, "failed": failed, "resent_jobs": resent_jobs, "resent_probes": resent_probes}
 
 
+def job_waiting(job_id: uuid.UUID | str) -> None:
+    """A queued job whose message is alive (it waits for its owner's share of workers): its
+    `heartbeat_at` says so, and the reaper does not send it again (`_resend_lost`)."""
+    TranscodeJob.objects.filter(pk=job_id, status=Job.QUEUED).update(heartbeat_at=timezone.now())
+
+
 def _resend_lost() -> tuple[int, int]:
     """Jobs `queued` for TRANSCODE_QUEUED_TIMEOUT (since created, or since their last attempt's
     heartbeat) and videos `uploaded` that long with no active job: their message was lost (a
@@ -444,20 +446,16 @@ def _resend_lost() -> tuple[int, int]:
     from videos.tasks import probe_source
 
     now = timezone.now()
-    cutoff = now - settings.TRANSCODE_QUEUED_TIMEOUT
-    waiting = Q(status=Job.QUEUED) & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
     jobs = 0
-    for job in TranscodeJob.objects.filter(waiting).select_related("video"):
+    for job in selectors.jobs_waiting_too_long(now).select_related("video"):
         with transaction.atomic():
-            if TranscodeJob.objects.filter(waiting, pk=job.pk).update(heartbeat_at=now):
+            if selectors.jobs_waiting_too_long(now).filter(pk=job.pk).update(heartbeat_at=now):
                 _enqueue_on_commit(job, job.video)
                 jobs += 1
-    active = TranscodeJob.objects.filter(video=OuterRef("pk"), status__in=[Job.QUEUED, Job.RUNNING])
-    stalled = Video.objects.filter(status=Video.Status.UPLOADED, updated_at__lt=cutoff).exclude(Exists(active))
     probes = 0
-    for video_id in list(stalled.values_list("pk", flat=True)):
+    for video_id in list(selectors.videos_uploaded_without_job(now).values_list("pk", flat=True)):
         with transaction.atomic():
-            if stalled.filter(pk=video_id).update(updated_at=now):
+            if selectors.videos_uploaded_without_job(now).filter(pk=video_id).update(updated_at=now):
                 transaction.on_commit(partial(probe_source.delay, str(video_id)))
                 probes += 1
     return jobs, probes

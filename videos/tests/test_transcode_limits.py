@@ -105,6 +105,10 @@ def test_the_transcode_task_retries_a_waiting_job_later(settings, monkeypatch):
         transcode_video.apply(args=(str(job.pk),), throw=True)
     job.refresh_from_db()
     assert (job.status, job.attempts) == (Job.QUEUED, 0)
+    # and its message is known alive: the reaper does not send it again, however long it waits
+    assert job.heartbeat_at is not None
+    TranscodeJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - 2 * settings.TRANSCODE_QUEUED_TIMEOUT)
+    assert jobs.jobs_reap()["resent_jobs"] == 0
 
 
 def test_re_transcode_requests_are_throttled_per_user(settings):
