@@ -96,7 +96,11 @@ def _rotation(stream: dict) -> int:
 def probe(path: str | Path) -> MediaInfo:
     """Probes a local file; raises NotPlayableMedia with a reason a person can read. The time
     limit grows with the file's size, so a large source is not refused for being large."""
-    timeout = settings.FFPROBE_TIMEOUT + settings.FFPROBE_SECONDS_PER_GIB * Path(path).stat().st_size / 1024**3
+    try:
+        size = Path(path).stat().st_size
+    except OSError:
+        size = 0  # ffprobe then says what is wrong with the path
+    timeout = settings.FFPROBE_TIMEOUT + settings.FFPROBE_SECONDS_PER_GIB * size / 1024**3
     args = ["ffprobe", "-v", "error", *SAFE_INPUT_OPTIONS, "-print_format", "json", "-show_format", "-show_streams"]
     try:
         result = sandbox.run([*args, "-i", str(path)], timeout=timeout)

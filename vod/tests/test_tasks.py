@@ -4,7 +4,7 @@ from django.conf import settings
 
 from vod.celery import app
 
-PROJECT_APPS = ("accounts.", "sessions_app.", "videos.", "vod.")
+PROJECT_APPS = ("accounts.", "sessions_app.", "videos.", "vod.", "webhooks.")
 
 
 def _project_tasks() -> dict:
