@@ -24,6 +24,12 @@ MiB = 1024 * 1024
 FILESYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"
 
 
+@pytest.fixture
+def cheap_password_hashing(settings):
+    """For tests that create dozens of users and never test a password's hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def use_filesystem(settings, location: Path) -> None:
     settings.STORAGES = {
         **settings.STORAGES,

@@ -19,19 +19,13 @@ from videos.catalog import services
 from videos.models import Tag, Video
 from videos.tests.factories import CategoryFactory, DraftVideoFactory, VideoFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cheap_password_hashing")]
 
 VIDEOS = "/api/v1/videos"
 MY_VIDEOS = "/api/v1/me/videos"
 CATEGORIES = "/api/v1/categories"
 Status = Video.Status
 Visibility = Video.Visibility
-
-
-@pytest.fixture(autouse=True)
-def _cheap_password_hashing(settings):
-    """No test here signs in with a password; a cheap hasher keeps creating dozens of users fast."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def ids_of(response) -> list[str]:

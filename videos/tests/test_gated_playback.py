@@ -20,15 +20,10 @@ from videos.tests.factories import CategoryFactory, VideoFactory
 from videos.tests.test_catalog import count_queries, ids_of
 from videos.tests.test_playback import published
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cheap_password_hashing")]
 
 VIDEOS = "/api/v1/videos"
 GRACE = timedelta(days=3)
-
-
-@pytest.fixture(autouse=True)
-def _cheap_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

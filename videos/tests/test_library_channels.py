@@ -16,14 +16,9 @@ from videos.library import services
 from videos.models import Follow, Playlist, Video
 from videos.tests.factories import DraftVideoFactory, VideoFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cheap_password_hashing")]
 
 CHANNELS = "/api/v1/channels"
-
-
-@pytest.fixture(autouse=True)
-def _cheap_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def ids(response) -> list[str]:

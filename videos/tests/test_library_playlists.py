@@ -15,14 +15,9 @@ from videos.library import services
 from videos.models import Playlist, PlaylistItem, Video
 from videos.tests.factories import DraftVideoFactory, VideoFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cheap_password_hashing")]
 
 PLAYLISTS = "/api/v1/playlists"
-
-
-@pytest.fixture(autouse=True)
-def _cheap_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def filled(owner, n: int, **fields) -> tuple[Playlist, list[PlaylistItem]]:

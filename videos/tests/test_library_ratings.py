@@ -12,12 +12,7 @@ from videos.library import services
 from videos.models import Rating, Video
 from videos.tests.factories import VideoFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _cheap_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cheap_password_hashing")]
 
 
 def rate(client, video, value):
