@@ -91,10 +91,12 @@ class UserAdmin(DjangoUserAdmin):
         *LOCKOUT_FIELDS,
         "two_factor",
         "avatar",
+        "library",
     ]
     fieldsets = [
         (None, {"fields": ["id", "email", "username", "display_name", "avatar", "password"]}),
         ("State", {"fields": ["is_active", "is_verified", "locked", *LOCKOUT_FIELDS, "two_factor"]}),
+        ("Library", {"fields": ["library"]}),
         ("Permissions", {"fields": ["is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "created_at", "updated_at"]}),
     ]
@@ -126,6 +128,20 @@ class UserAdmin(DjangoUserAdmin):
         if urls is None:
             return "None (set by the user with PUT users/me/avatar)."
         return format_html('<img src="{}" alt="Avatar of {}" width="128" height="128">', urls["256"], obj.username)
+
+    @admin.display(description="library")
+    def library(self, obj):
+        """The viewer's library in figures (its pages: Playlists, Ratings, Follows), counted through
+        the reverse relations, so accounts imports nothing of videos."""
+        if obj.pk is None:
+            return "—"
+        figures = [
+            counted(obj.playlists.count(), "playlist"),
+            counted(obj.ratings.count(), "rating"),
+            f"follows {counted(obj.follows.count(), 'channel')}",
+            counted(obj.followers.count(), "follower"),
+        ]
+        return ", ".join(figures)
 
     @admin.display(boolean=True, ordering="is_locked")
     def locked(self, obj):

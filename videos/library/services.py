@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
 from accounts.models import User
 from videos.errors import (
@@ -76,7 +77,13 @@ def item_add(
     start_s: float | None = None,
     stop_s: float | None = None,
 ) -> PlaylistItem:
-    """Inserts at `position` (1-based; default: the end), shifting what follows down by one."""
+    """Inserts at `position` (1-based; default: the end), shifting what follows down by one.
+    Locks the video (KEY SHARE: it cannot be deleted meanwhile) before the playlist, the order
+    video deletion takes them in."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM videos_video WHERE id = %s FOR KEY SHARE", [video.pk])
+        if cursor.fetchone() is None:  # deleted since the caller loaded it
+            raise NotFoundError()
     playlist = _locked(playlist)
     count = playlist.item_count
     if count >= settings.PLAYLIST_MAX_ITEMS:
@@ -94,7 +101,7 @@ def item_add(
 
 
 @transaction.atomic
-def item_remove(*, playlist: Playlist, item_id: int) -> None:
+def item_remove(*, playlist: Playlist, item_id) -> None:
     playlist = _locked(playlist)
     item = PlaylistItem.objects.filter(playlist=playlist, pk=item_id).first()
     if item is None:
@@ -150,9 +157,12 @@ def _compact(playlist_ids: list) -> None:
     )
 
 
+@transaction.atomic
 def videos_remove_from_playlists(*, video_ids: list) -> None:
-    """For video deletion (inside its transaction): the videos leave every playlist, and the
-    positions close up. Locks the playlists in pk order, as every item write does one of them."""
+    """For video deletion: the videos leave every playlist, and the positions close up. Locks the
+    videos, then the playlists that hold them in pk order (`item_add` takes the same order), so
+    no item can be added to them meanwhile."""
+    list(Video.objects.filter(pk__in=video_ids).order_by("pk").select_for_update().values_list("pk", flat=True))
     holding = PlaylistItem.objects.filter(video_id__in=video_ids).values("playlist_id")
     playlist_ids = list(
         Playlist.objects.filter(pk__in=holding).order_by("pk").select_for_update().values_list("pk", flat=True)
@@ -188,7 +198,7 @@ def rating_set(*, user: User, video: Video, value: str) -> str:
     if value == NONE:
         row.delete()  # type: ignore[union-attr]
     else:
-        Rating.objects.filter(pk=row.pk).update(value=value)  # type: ignore[union-attr]
+        Rating.objects.filter(pk=row.pk).update(value=value, updated_at=timezone.now())  # type: ignore[union-attr]
         _move_counter(video.pk, value, +1)
     _move_counter(video.pk, old, -1)
     return value

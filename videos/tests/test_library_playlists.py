@@ -3,7 +3,7 @@ concurrency, what a viewer sees of videos inside someone else's playlist, watch 
 other users' ids, and the number of SQL queries an items page costs."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -11,9 +11,11 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import UserFactory
 from testing.clients import assert_error, signed_in_client
 from testing.race import run_concurrently
+from videos.catalog import services as catalog_services
 from videos.library import services
 from videos.models import Playlist, PlaylistItem, Video
 from videos.tests.factories import DraftVideoFactory, VideoFactory
+from vod.exceptions import NotFoundError
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cheap_password_hashing")]
 
@@ -132,6 +134,30 @@ def test_concurrent_inserts_and_reorders_leave_positions_1_to_n():
     assert len(order(playlist)) == 4 + 3
 
 
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_video_while_it_is_being_added_leaves_no_gap_and_no_deadlock():
+    # given: two playlists, one already holding the video
+    owner = UserFactory()
+    (first, _), (second, _) = filled(owner, 3), filled(owner, 2)
+    doomed = VideoFactory()
+    services.item_add(playlist=first, video=doomed, position=2)
+
+    def act(i: int):
+        if i == 0:
+            with transaction.atomic():
+                return catalog_services.video_delete(video=doomed)
+        return services.item_add(playlist=(first, second)[i % 2], video=doomed, position=1)
+
+    # when
+    outcomes = run_concurrently(act, threads=7)
+
+    # then: adds either landed before the deletion (and went with it) or found no video
+    assert all(o.error is None or isinstance(o.error, NotFoundError) for o in outcomes), outcomes
+    assert outcomes[0].error is None
+    assert not PlaylistItem.objects.filter(video_id=doomed.pk).exists()
+    assert len(order(first)) == 3 and len(order(second)) == 2
+
+
 def test_private_video_in_someone_elses_public_playlist_stays_hidden(owner):
     playlist, _ = filled(owner, 1, visibility=Playlist.Visibility.PUBLIC)
     secret = VideoFactory(owner=owner, title="Secret plan", visibility=Video.Visibility.PRIVATE)
@@ -224,7 +250,8 @@ def test_contains_tells_where_each_video_sits(client, owner):
     videos = response.json()["videos"]
     assert videos[str(items[1].video_id)] == [{"playlist_id": str(playlist.pk), "item_id": items[1].pk, "position": 2}]
     assert videos[str(other.pk)] == []
-    assert client.get("/api/v1/me/playlists/contains?video_ids=nope").status_code == 400
+    for junk in ("nope", "", f"{other.pk},,", ",".join([str(other.pk)] * 51)):
+        assert_error(client.get(f"/api/v1/me/playlists/contains?video_ids={junk}"), 400, "validation_error")
 
 
 ITEMS_PAGE_QUERIES = 5  # the session, the playlist, the items page, their videos, their tags
@@ -257,3 +284,16 @@ def test_admin_shows_playlists_with_items_and_ratings_and_follows_read_only(owne
     for model in ("playlist", "rating", "follow"):
         assert staff_client.get(f"/admin/videos/{model}/").status_code == 200
         assert staff_client.get(f"/admin/videos/{model}/add/").status_code == 403
+
+
+def test_user_change_page_shows_library_figures(owner):
+    staff_client = Client()
+    staff_client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    _, items = filled(owner, 1)
+    fan = UserFactory()
+    services.rating_set(user=fan, video=items[0].video, value="like")
+    services.follow(follower=fan, channel=owner)
+    page = staff_client.get(f"/admin/accounts/user/{owner.pk}/change/").content.decode()
+    assert "1 playlist, 0 ratings, follows 0 channels, 1 follower" in page
+    page = staff_client.get(f"/admin/accounts/user/{fan.pk}/change/").content.decode()
+    assert "0 playlists, 1 rating, follows 1 channel, 0 followers" in page

@@ -5,11 +5,12 @@ on the catalog, my likes, and the recount that repairs drift."""
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.tests.factories import UserFactory
+from accounts import services as account_services
+from accounts.tests.factories import TEST_PASSWORD, UserFactory
 from testing.clients import assert_error, signed_in_client
 from testing.race import run_concurrently
 from videos.library import services
-from videos.models import Rating, Video
+from videos.models import Follow, Playlist, Rating, Video
 from videos.tests.factories import VideoFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cheap_password_hashing")]
@@ -98,3 +99,34 @@ def test_my_likes_hide_what_i_may_no_longer_see():
     assert [r["unavailable"] for r in results] == [True, False]
     assert results[1]["video"]["id"] == str(shown.pk)
     assert b"Gone private" not in response.content
+    disliked = VideoFactory()
+    services.rating_set(user=user, video=disliked, value="dislike")
+    services.rating_set(user=user, video=disliked, value="like")  # a changed mind is a new like
+    assert client.get("/api/v1/me/liked").json()["results"][0]["video"]["id"] == str(disliked.pk)
+
+
+def test_account_deletion_fixes_the_counters_it_touched_and_removes_its_library():
+    # given: a user who rated, made playlists, followed, and has videos in someone's playlist
+    leaving, staying = UserFactory(), UserFactory()
+    liked, disliked, theirs = VideoFactory(), VideoFactory(), VideoFactory(owner=staying)
+    services.rating_set(user=leaving, video=liked, value="like")
+    services.rating_set(user=leaving, video=disliked, value="dislike")
+    services.rating_set(user=staying, video=liked, value="like")
+    services.item_add(playlist=services.playlist_create(owner=leaving, title="Mine"), video=theirs)
+    services.follow(follower=leaving, channel=staying)
+    services.follow(follower=staying, channel=leaving)
+    own_video = VideoFactory(owner=leaving)
+    keeper = services.playlist_create(owner=staying, title="Keep")
+    for video in (theirs, own_video, liked):
+        services.item_add(playlist=keeper, video=video)
+
+    # when
+    account_services.user_delete(user=leaving, password=TEST_PASSWORD)
+
+    # then
+    assert counters(liked) == (1, 0) and counters(disliked) == (0, 0)
+    assert not Playlist.objects.filter(owner_id=leaving.pk).exists()
+    assert not Follow.objects.exists()
+    keeper.refresh_from_db()
+    positions = list(keeper.items.order_by("position").values_list("video_id", "position"))
+    assert positions == [(theirs.pk, 1), (liked.pk, 2)] and keeper.item_count == 2
