@@ -15,7 +15,13 @@ from django.utils.html import format_html
 
 from accounts.models import OutboundEmail, User
 from accounts.selectors import avatar_urls
-from accounts.services import password_set_by_staff, user_deactivate, user_unlock, verification_code_send
+from accounts.services import (
+    password_set_by_staff,
+    user_deactivate,
+    user_delete_by_staff,
+    user_unlock,
+    verification_code_send,
+)
 from accounts.subscriptions.admin import SubscriptionInline
 from accounts.two_factor.services import two_factor_reset_by_staff
 from sessions_app.access_tokens.models import PersonalAccessToken
@@ -156,6 +162,20 @@ class UserAdmin(DjangoUserAdmin):
         super().save_model(request, obj, form, change)
         if change and "is_active" in form.changed_data and not obj.is_active:
             user_deactivate(user=obj)
+
+    def get_deleted_objects(self, objs, request):
+        """The confirmation lists what goes with the account, but asks no delete permission on it:
+        sessions, ratings and the like are read-only pages here, and the service removes them."""
+        deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
+    def delete_model(self, request, obj):
+        """Through the service: the user's videos, files, library and counters go with the account."""
+        user_delete_by_staff(user=obj)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            user_delete_by_staff(user=user)
 
     @admin.action(description="Unlock sign-in", permissions=["change"])
     def unlock_sign_in(self, request, queryset):

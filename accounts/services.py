@@ -294,12 +294,18 @@ def user_delete(*, user: User, password: str) -> None:
     """Deletes the account after checking its password (under the lockout); its sessions end with
     it, its access tokens are deleted with it, and its videos go with their files (storage is cleaned up by a task)."""
     _password_confirm(user, password, field="password")
-    with transaction.atomic():
-        sessions_revoke_for_user(user=user, reason=Reason.ACCOUNT_DELETED)
-        library_delete_for_user(user=user)
-        videos_delete_for_owner(owner=user)
-        _avatar_files_delete_on_commit(user.avatar_id)
-        user.delete()
+    user_delete_by_staff(user=user)
+
+
+@transaction.atomic
+def user_delete_by_staff(*, user: User) -> None:
+    """The clean-up every account deletion needs (the admin's delete calls it too, so counters,
+    playlists and files never depend on the nightly recount)."""
+    sessions_revoke_for_user(user=user, reason=Reason.ACCOUNT_DELETED)
+    library_delete_for_user(user=user)
+    videos_delete_for_owner(owner=user)
+    _avatar_files_delete_on_commit(user.avatar_id)
+    user.delete()
 
 
 def user_create_by_staff(*, by: User | None, email: str, username: str, password: str, is_staff: bool = False) -> User:

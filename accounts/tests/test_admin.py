@@ -380,3 +380,34 @@ def test_only_superusers_grant_staff_rights_or_groups_in_the_admin(client, super
     client.post(url, _change_form(target, **grant))
     target.refresh_from_db()
     assert (target.is_staff, target.is_superuser, list(target.groups.all())) == (True, True, [admins])
+
+
+def test_admin_delete_goes_through_the_service(staff):
+    """Deleting in the admin (one, and the "delete selected" action) cleans up as the user's own
+    deletion does: the counters they moved come back, others' playlists close up."""
+    from videos.library import services as library
+    from videos.models import Playlist
+    from videos.tests.factories import VideoFactory
+
+    # given
+    one, other, keeper_owner = UserFactory(), UserFactory(), UserFactory()
+    liked = VideoFactory(owner=keeper_owner)
+    keeper = library.playlist_create(owner=keeper_owner, title="Keep")
+    for user in (one, other):
+        library.rating_set(user=user, video=liked, value="like")
+        library.item_add(playlist=keeper, video=VideoFactory(owner=user))
+    library.item_add(playlist=keeper, video=liked)
+
+    # when
+    response = staff.post(reverse("admin:accounts_user_delete", args=[one.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert run_action(staff, USERS_URL, "delete_selected", [other]).status_code == 200  # the confirmation page
+    response = staff.post(USERS_URL, {"action": "delete_selected", "_selected_action": [str(other.pk)], "post": "yes"})
+    assert response.status_code == 302
+
+    # then
+    liked.refresh_from_db()
+    keeper.refresh_from_db()
+    assert liked.like_count == 0
+    assert list(keeper.items.values_list("video_id", "position")) == [(liked.pk, 1)] and keeper.item_count == 1
+    assert not Playlist.objects.filter(owner__in=[one.pk, other.pk]).exists()
