@@ -165,9 +165,11 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_deleted_objects(self, objs, request):
         """The confirmation lists what goes with the account, but asks no delete permission on it:
-        sessions, ratings and the like are read-only pages here, and the service removes them."""
+        sessions, ratings and the like are read-only pages here, and the service removes them.
+        Only superusers delete staff accounts (as only they grant staff status)."""
         deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
-        return deleted, counts, set(), protected
+        staff_targets = not request.user.is_superuser and any(user.is_staff for user in objs)
+        return deleted, counts, {"staff account"} if staff_targets else set(), protected
 
     def delete_model(self, request, obj):
         """Through the service: the user's videos, files, library and counters go with the account."""

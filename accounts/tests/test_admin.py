@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import OneTimeCode, OutboundEmail
+from accounts.models import OneTimeCode, OutboundEmail, User
 from accounts.tests.factories import UserFactory
 from sessions_app.models import DeviceSession
 from sessions_app.services import session_refresh, session_start
@@ -411,3 +411,24 @@ def test_admin_delete_goes_through_the_service(staff):
     assert liked.like_count == 0
     assert list(keeper.items.values_list("video_id", "position")) == [(liked.pk, 1)] and keeper.item_count == 1
     assert not Playlist.objects.filter(owner__in=[one.pk, other.pk]).exists()
+
+
+def test_only_superusers_delete_staff_accounts(client, db):
+    # given: staff allowed to delete users, and another staff account
+    editor = UserFactory(is_staff=True)
+    editor.user_permissions.add(*Permission.objects.filter(codename__in=["view_user", "delete_user"]))
+    colleague, viewer = UserFactory(is_staff=True), UserFactory()
+    client.force_login(editor)
+
+    # when
+    refused = client.post(reverse("admin:accounts_user_delete", args=[colleague.pk]), {"post": "yes"})
+    bulk = client.post(
+        USERS_URL, {"action": "delete_selected", "_selected_action": [str(colleague.pk), str(viewer.pk)], "post": "yes"}
+    )
+    allowed = client.post(reverse("admin:accounts_user_delete", args=[viewer.pk]), {"post": "yes"})
+
+    # then
+    assert refused.status_code == 403
+    assert bulk.status_code == 403  # the whole selection is refused
+    assert allowed.status_code == 302
+    assert User.objects.filter(pk=colleague.pk).exists() and not User.objects.filter(pk=viewer.pk).exists()
