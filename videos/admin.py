@@ -137,7 +137,7 @@ class VideoUploadForm(forms.Form):
     owner = forms.CharField(
         required=False,
         label="On behalf of",
-        help_text="Email or username of the owner. Leave empty to upload as yourself.",
+        help_text="Username (or, for staff who may view users, email) of the owner. Leave empty to upload as yourself.",
     )
     title = forms.CharField(max_length=200, required=False, help_text="Defaults to the file name.")
     description = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 4}))
@@ -153,9 +153,14 @@ class VideoUploadForm(forms.Form):
         login = self.cleaned_data["owner"].strip()
         if not login:
             return self.staff
-        owner = user_by_login(login)
+        may_see_emails = self.staff.has_perm("accounts.view_user")  # editors may not probe addresses
+        owner = user_by_login(login) if may_see_emails or "@" not in login else None
         if owner is None or not owner.is_active:
-            raise forms.ValidationError("No active user with this email or username.")
+            raise forms.ValidationError(
+                "No active user with this email or username."
+                if may_see_emails
+                else "No active user with this username."
+            )
         return owner
 
     def metadata(self) -> dict:

@@ -414,14 +414,16 @@ def jobs_reap() -> dict[str, int]:
             if job is None:
                 continue
             stale_prefix = job.output_prefix
+            # owners read `error`; the worker's host and pid stay in the log and the admin's worker field
+            logger.warning("transcode %s: worker %s stopped responding", job.pk, job.worker)
             if job.attempts < job.max_attempts:
-                job.status, job.error = Job.QUEUED, f"worker {job.worker} stopped responding; requeued"
+                job.status, job.error = Job.QUEUED, "The transcode worker stopped responding; requeued."
                 job.save(update_fields=["status", "error"])
                 _enqueue_on_commit(job, job.video)
                 requeued += 1
             else:
                 job.status, job.finished_at = Job.FAILED, timezone.now()
-                job.error = f"worker {job.worker} stopped responding; no attempts left"
+                job.error = "The transcode worker stopped responding; no attempts left."
                 job.save(update_fields=["status", "error", "finished_at"])
                 _fail_video(job.video_id, "Transcoding did not finish.")
                 failed += 1

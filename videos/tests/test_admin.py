@@ -221,6 +221,23 @@ def test_bad_upload_fields_show_the_form_again_and_store_nothing(staff, media_fa
     assert not Video.objects.exists() and stored_keys("videos/") == stored
 
 
+def test_content_editors_name_owners_by_username_and_cannot_probe_emails(editor, media_factory):
+    # given an account with a known address
+    owner = UserFactory(email="known@example.com", username="known")
+    path = media_factory("editor.mp4", seconds=1, width=320, height=180)
+
+    # when an editor names owners by email, existing or not, then by username
+    errors = [
+        upload(editor, path, owner=address).context["adminform"].form.errors["owner"]
+        for address in ("known@example.com", "unknown@example.com")
+    ]
+    response = upload(editor, path, owner="Known")
+
+    # then both addresses get the same answer, and the username works
+    assert errors[0] == errors[1] == ["No active user with this username."]
+    assert response.status_code == 302 and Video.objects.get().owner == owner
+
+
 def test_an_upload_without_a_file_is_refused(staff):
     response = staff.post(ADD, {"title": "No file", "visibility": "private"})
     assert response.status_code == 200
