@@ -10,18 +10,47 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from django.conf import settings as django_settings
+from django.contrib.auth.models import Group
+from django.test import Client
 from rest_framework.test import APIClient
 
+from accounts.tests.factories import UserFactory
 from testing.s3 import s3_client
 from videos import storage, tasks
 from videos.models import TranscodeJob, Video
 from videos.pipeline.jobs import transcode_here
 from videos.pipeline.services import source_probe
+from videos.roles import CONTENT_EDITORS
 from videos.tests.factories import DraftVideoFactory
 from videos.uploads.services import source_upload
 
 MiB = 1024 * 1024
 FILESYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"
+
+
+def admin_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def superuser():
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff(superuser):
+    """The admin, signed in as a superuser."""
+    return admin_client(superuser)
+
+
+@pytest.fixture
+def editor():
+    """The admin, signed in as a content editor (no access to users)."""
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=CONTENT_EDITORS))
+    return admin_client(user)
 
 
 @pytest.fixture

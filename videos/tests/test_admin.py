@@ -7,7 +7,6 @@ import re
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db.models import F
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,7 +16,7 @@ from testing.clients import signed_in_client
 from videos.catalog import selectors, services
 from videos.models import Category, Rendition, Tag, TranscodeJob, Video
 from videos.roles import CONTENT_EDITORS
-from videos.tests.conftest import stored_keys
+from videos.tests.conftest import admin_client, stored_keys
 from videos.tests.factories import CategoryFactory, DraftVideoFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,29 +30,6 @@ NO_INLINE_FORMS = {
     for inline in ("captions", "renditions", "transcode_jobs")
     for count in ("TOTAL_FORMS", "INITIAL_FORMS")
 }
-
-
-def admin_client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def superuser():
-    return UserFactory(is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def staff(superuser):
-    return admin_client(superuser)
-
-
-@pytest.fixture
-def editor():
-    user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name=CONTENT_EDITORS))
-    return admin_client(user)
 
 
 def messages_of(response) -> list[str]:

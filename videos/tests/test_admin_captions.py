@@ -5,25 +5,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from accounts.tests.factories import UserFactory
 from testing import images as test_images
 from videos.captions.services import caption_create
 from videos.catalog.services import poster_set
 from videos.models import Caption
-from videos.tests.test_admin import NO_INLINE_FORMS, admin_client
+from videos.tests.test_admin import NO_INLINE_FORMS
 from videos.tests.test_captions import SRT, VTT, published_video
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def superuser():
-    return UserFactory(is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def staff(superuser):
-    return admin_client(superuser)
 
 
 def _data(video, rows: list[dict], initial: int = 0) -> dict:
