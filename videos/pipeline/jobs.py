@@ -351,15 +351,27 @@ def version_move(*, video_id: uuid.UUID | str) -> bool:
         return False  # public again meanwhile: nothing to hide
     old, new = video.hls_prefix, keys.hls_version_prefix(video.pk, uuid.uuid4(), 0)
     _copy_prefix(old, new)
+    # an uploaded poster lives outside the version: it moves to a fresh id of its own
+    old_poster, new_poster = video.custom_poster_id, uuid.uuid4()
+    if old_poster:
+        _copy_prefix(keys.poster_prefix(video.pk, old_poster), keys.poster_prefix(video.pk, new_poster))
     with transaction.atomic():
         locked = Video.objects.select_for_update(of=("self",)).filter(pk=video.pk, hls_prefix=old).first()
+        poster_moves = bool(old_poster) and locked is not None and locked.custom_poster_id == old_poster
+        if old_poster:  # the copy that did not get used goes: the new one, or the old one once replaced
+            unused = keys.poster_prefix(video.pk, old_poster if poster_moves else new_poster)
+            transaction.on_commit(partial(storage.delete_prefix, unused))
         if locked is None:  # a transcode published another version meanwhile (and deletes this one)
             transaction.on_commit(partial(storage.delete_prefix, new))
             return False
         locked.hls_prefix = new
         for field in ("master_key", "poster_key", "storyboard_key"):
             setattr(locked, field, new + getattr(locked, field).removeprefix(old))
-        locked.save(update_fields=["hls_prefix", "master_key", "poster_key", "storyboard_key", "updated_at"])
+        if poster_moves:
+            locked.custom_poster_id = new_poster
+        locked.save(
+            update_fields=["hls_prefix", "master_key", "poster_key", "storyboard_key", "custom_poster_id", "updated_at"]
+        )
         for rendition in locked.renditions.all():
             rendition.playlist_key = new + rendition.playlist_key.removeprefix(old)
             rendition.save(update_fields=["playlist_key"])

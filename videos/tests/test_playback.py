@@ -16,7 +16,10 @@ from django.db import connection
 from accounts.tests.factories import UserFactory
 from sessions_app.models import DeviceSession
 from sessions_app.services import sessions_revoke_for_user
+from testing import images as test_images
 from testing.clients import assert_error, signed_in_client
+from videos import keys
+from videos.catalog.services import poster_set
 from videos.models import Rendition, Video, WatchProgress
 from videos.pipeline import jobs
 from videos.tests.conftest import stored_keys, transcoded_video
@@ -259,8 +262,10 @@ def test_a_public_video_made_private_moves_its_files_off_the_public_urls(
     # given a public video whose files were handed out as plain public URLs
     settings.PLAYBACK_PUBLIC_BASE_URL = "https://cdn.example.com/media"
     video = published(VideoFactory(owner=owner_client.user))
-    old_master = video.master_key
+    poster_set(video=video, data=test_images.picture(640, 360))
+    old_master, old_poster = video.master_key, keys.poster_prefix(video.pk, video.custom_poster_id)
     assert playback(owner_client, video).json()["master_url"].endswith(old_master)
+    assert stored_keys(old_poster)
 
     # when its owner makes it private, which queues the move after commit, and the task runs
     with django_capture_on_commit_callbacks() as queued:
@@ -276,6 +281,11 @@ def test_a_public_video_made_private_moves_its_files_off_the_public_urls(
     master = playback(owner_client, video).json()["master_url"]
     assert "/playback/" in master and fetch(owner_client, master).status_code == 200
     assert Rendition.objects.get(video=video).playlist_key.startswith(video.hls_prefix)
+    # and the uploaded poster moved too: the old URLs are gone, the new ones hold the same widths
+    assert stored_keys(old_poster) == []
+    assert [key.rsplit("/", 1)[1] for key in stored_keys(keys.poster_prefix(video.pk, video.custom_poster_id))] == [
+        f"{width}.webp" for width in video.custom_poster_widths
+    ]
 
 
 def test_a_really_transcoded_video_plays_through_its_signed_urls(owner_client, media_factory, backend, api_client):
