@@ -5,7 +5,6 @@ on the catalog, my likes, and the recount that repairs drift."""
 import pytest
 from rest_framework.test import APIClient
 
-from accounts import services as account_services
 from accounts.tests.factories import TEST_PASSWORD, UserFactory
 from testing.clients import assert_error, signed_in_client
 from testing.race import run_concurrently
@@ -121,9 +120,10 @@ def test_account_deletion_fixes_the_counters_it_touched_and_removes_its_library(
         services.item_add(playlist=keeper, video=video)
 
     # when
-    account_services.user_delete(user=leaving, password=TEST_PASSWORD)
+    response = signed_in_client(leaving).delete("/api/v1/users/me", {"password": TEST_PASSWORD}, format="json")
 
     # then
+    assert response.status_code == 204
     assert counters(liked) == (1, 0) and counters(disliked) == (0, 0)
     assert not Playlist.objects.filter(owner_id=leaving.pk).exists()
     assert not Follow.objects.exists()
