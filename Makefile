@@ -66,7 +66,8 @@ clean:
 ## Benchmarks (figures, not tests): each runs under scripts/with_services.py and prints a table.
 .PHONY: bench-api bench-upload
 
-## make bench-api: req/s and latency of the catalog API under gunicorn on 10,000 videos, ceiling and SQL counts.
+## make bench-api: req/s, latency, CPU per request and SQL counts of the catalog API under gunicorn at 10,000 and
+## 100,000 videos (hot URLs and mixed pages), next to the ceiling; ends with a targets block. BENCH_* in benchmarks/api.py.
 bench-api: venv
 	@scripts/install_system_deps.sh postgresql redis
 	@command -v wrk >/dev/null || { [ "$$(id -u)" -eq 0 ] && apt-get update -qq && \
