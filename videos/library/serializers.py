@@ -1,5 +1,7 @@
 """Answers and input of the library API."""
 
+from functools import cached_property
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -39,9 +41,15 @@ class PlaylistItemSerializer(serializers.ModelSerializer):
         fields = ["id", "position", "start_s", "stop_s", "added_at", "unavailable", "video"]
         read_only_fields = fields
 
+    @cached_property
+    def _video(self) -> VideoSerializer:
+        """One video serializer for the page (a list shares this child), with the view's context
+        for poster URLs: building one per row cost more than the row's data."""
+        return VideoSerializer(context=self.context)
+
     @extend_schema_field(VideoSerializer(allow_null=True))
     def get_video(self, item) -> dict | None:
-        return VideoSerializer(item.video).data if getattr(item, "visible", False) else None
+        return self._video.to_representation(item.video) if getattr(item, "visible", False) else None
 
     @extend_schema_field(
         serializers.BooleanField(help_text="The video is private, not ready or gone for me: no details.")
@@ -101,6 +109,7 @@ class LikedSerializer(serializers.ModelSerializer):
         fields = ["id", "liked_at", "unavailable", "video"]
         read_only_fields = fields
 
+    _video = PlaylistItemSerializer._video
     get_video = PlaylistItemSerializer.get_video
     get_unavailable = PlaylistItemSerializer.get_unavailable
 

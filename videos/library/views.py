@@ -38,6 +38,7 @@ from videos.library.serializers import (
     ReorderSerializer,
 )
 from videos.models import Playlist, Video
+from videos.playback.views import media_context
 from vod.pagination import CursorPage
 from vod.permissions import request_user, signed_in_user
 from vod.serializers import validated
@@ -139,11 +140,12 @@ class PlaylistViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
             video = video_visible_to(video_id=body.pop("video_id"), user=viewer)
             item = services.item_add(playlist=playlist, video=video, **body)
             item.video, item.visible = video, True  # type: ignore[attr-defined]
-            return Response(PlaylistItemSerializer(item).data, status=status.HTTP_201_CREATED)
+            answer = PlaylistItemSerializer(item, context=media_context(request)).data
+            return Response(answer, status=status.HTTP_201_CREATED)
         playlist = selectors.playlist_visible_to(playlist_id=pk, user=viewer)
         page = self.paginate_queryset(selectors.playlist_items(playlist=playlist, viewer=viewer)) or []
         page = selectors.items_page_ready(page, viewer=viewer)
-        return self.get_paginated_response(PlaylistItemSerializer(page, many=True).data)
+        return self.get_paginated_response(PlaylistItemSerializer(page, many=True, context=media_context(request)).data)
 
     @extend_schema(
         tags=["library"],
@@ -211,7 +213,7 @@ class MyLibraryViewSet(viewsets.GenericViewSet):
         user = signed_in_user(request)
         self.pagination_class = type("LikedPage", (CursorPage,), {"ordering": "-updated_at"})
         page = selectors.items_page_ready(self.paginate_queryset(selectors.liked(user=user)) or [], viewer=user)
-        return self.get_paginated_response(LikedSerializer(page, many=True).data)
+        return self.get_paginated_response(LikedSerializer(page, many=True, context=media_context(request)).data)
 
     @extend_schema(tags=["library"], summary="Channels I follow", responses=FollowedChannelSerializer(many=True))
     def following(self, request: Request) -> Response:
@@ -225,7 +227,7 @@ class MyLibraryViewSet(viewsets.GenericViewSet):
     def feed(self, request: Request) -> Response:
         self.pagination_class = FeedPage
         page = with_plans(self.paginate_queryset(selectors.feed(user=signed_in_user(request))) or [])
-        return self.get_paginated_response(FeedVideoSerializer(page, many=True).data)
+        return self.get_paginated_response(FeedVideoSerializer(page, many=True, context=media_context(request)).data)
 
 
 class RatingViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
@@ -299,7 +301,7 @@ class ChannelViewSet(viewsets.GenericViewSet):
             selectors.channel_videos(channel=channel, viewer=request_user(request))
         )
         page = with_plans(self.paginate_queryset(videos) or [])
-        return self.get_paginated_response(ChannelVideoSerializer(page, many=True).data)
+        return self.get_paginated_response(ChannelVideoSerializer(page, many=True, context=media_context(request)).data)
 
     @extend_schema(tags=["library"], summary="The channel's public playlists", responses=PlaylistSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=CursorPage)

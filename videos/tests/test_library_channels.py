@@ -2,6 +2,7 @@
 videos and public playlists, idempotent follows (not of oneself), followers for the owner only,
 and the feed, whose query count does not grow with the page or the channels followed."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -143,3 +144,30 @@ def test_options_on_library_endpoints_never_errors():
         "/api/v1/playlists",
     ):
         assert client.options(url).status_code == 200, url
+
+
+def test_library_lists_show_posters_as_the_catalog_does():
+    # given a ready video with a published version, followed, liked and in a playlist
+    me, channel = UserFactory(), UserFactory()
+    prefix = f"videos/{uuid.uuid4().hex}/hls/v1/"
+    video = VideoFactory(
+        owner=channel, hls_prefix=prefix, master_key=f"{prefix}master.m3u8", poster_key=f"{prefix}poster.jpg"
+    )
+    services.follow(follower=me, channel=channel)
+    services.rating_set(user=me, video=video, value="like")
+    playlist = services.playlist_create(owner=me, title="Mine")
+    services.item_add(playlist=playlist, video=video)
+    client = signed_in_client(me)
+    expected = client.get(f"/api/v1/videos/{video.pk}").json()["poster_url"]
+
+    # when
+    shown = [
+        client.get("/api/v1/me/feed").json()["results"][0],
+        client.get(f"{CHANNELS}/{channel.username}/videos").json()["results"][0],
+        client.get(f"/api/v1/playlists/{playlist.pk}/items").json()["results"][0]["video"],
+        client.get("/api/v1/me/liked").json()["results"][0]["video"],
+    ]
+
+    # then
+    assert expected and expected.endswith("poster.jpg")
+    assert [entry["poster_url"] for entry in shown] == [expected] * 4
