@@ -122,16 +122,16 @@ def available_cores() -> int:
 def thread_counts(rungs: list[Rung], cores: int) -> tuple[int, list[int]]:
     """The filter graph's threads and each rung's x264 frame threads for `cores` CPUs.
 
-    The scale cascade runs single-threaded unless given threads, so it gets every core. x264
-    picks 1.5 x cores per encoder when left alone, which for a ladder of four is twelve frame
-    threads on two cores; instead the rungs share 2 x cores threads by pixel rate (the short
-    side squared: same aspect, same frame rate). Every rung keeps at least two: with one, x264
-    encodes inside ffmpeg's main thread, which then stops feeding the other rungs and the filters
-    (measured: its main thread's CPU time went from 3 s to 10.5 s on a 10 s clip)."""
+    The scale cascade runs single-threaded unless given threads, so it gets every core. Left
+    alone, x264 gives each encoder 1.5 x cores frame threads: twelve for four rungs on two cores.
+    Instead the rungs share 3 x cores by pixel rate (the short side squared: same aspect, same
+    frame rate), none above x264's own 1.5 x cores, and none below two: with one, x264 encodes
+    inside ffmpeg's main thread, which then stops feeding the filters and the other rungs
+    (measured on a 10 s 1080p clip: that thread's CPU time went from 3 s to 10.5 s)."""
     cores = max(1, cores)
     pixels = [rung.short_side**2 for rung in rungs]
-    total = sum(pixels)
-    return cores, [max(2, round(2 * cores * rung_pixels / total)) for rung_pixels in pixels]
+    total, most = sum(pixels), max(2, cores * 3 // 2)
+    return cores, [min(most, max(2, round(3 * cores * rung_pixels / total))) for rung_pixels in pixels]
 
 
 def _scale(rung: Rung, portrait: bool) -> str:

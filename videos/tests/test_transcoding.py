@@ -418,11 +418,12 @@ def _rungs(*short_sides: int) -> list[ladder.Rung]:
 @pytest.mark.parametrize(
     ("short_sides", "cores", "rung_threads"),
     [
-        ((1080, 720, 480, 360), 2, [2, 2, 2, 2]),
-        ((1080, 720, 480, 360), 4, [5, 2, 2, 2]),
-        ((1080, 720, 480, 360), 8, [9, 4, 2, 2]),
-        ((1080, 720, 480, 360), 16, [18, 8, 4, 2]),
+        ((1080, 720, 480, 360), 2, [3, 2, 2, 2]),
+        ((1080, 720, 480, 360), 4, [6, 3, 2, 2]),
+        ((1080, 720, 480, 360), 8, [12, 6, 3, 2]),
+        ((1080, 720, 480, 360), 16, [24, 12, 5, 3]),
         ((480, 360), 2, [3, 2]),
+        ((480, 360), 4, [6, 4]),
         ((180,), 1, [2]),
         ((180,), 0, [2]),
     ],
@@ -430,8 +431,9 @@ def _rungs(*short_sides: int) -> list[ladder.Rung]:
 def test_the_cores_are_split_between_the_filters_and_the_rungs_by_pixel_rate(short_sides, cores, rung_threads):
     # when the threads of a ladder are planned for this many cores
     filters, threads = ladder.thread_counts(_rungs(*short_sides), cores)
-    # then the filter graph gets every core, and the rungs about two threads per core between them,
-    # by pixel rate, never fewer than two each (one would make x264 encode in ffmpeg's main thread)
+    # then the filter graph gets every core, and the rungs about three threads per core between them,
+    # by pixel rate, none above x264's own 1.5 per core, none below two (one would make x264 encode
+    # in ffmpeg's main thread)
     assert (filters, threads) == (max(1, cores), rung_threads)
 
 
@@ -456,7 +458,7 @@ def test_the_ffmpeg_command_carries_the_thread_counts_and_keeps_the_quality_sett
     assert args[args.index("-filter_complex_threads") + 1] == "4"
     hls_output = args.index(str(tmp_path / "out" / "%v" / "index.m3u8"))
     per_rung = [args[args.index(f"-threads:v:{index}") + 1] for index in range(len(plan.rungs))]
-    assert per_rung == [str(count) for count in ladder.thread_counts(plan.rungs, 4)[1]] == ["5", "3"]
+    assert per_rung == [str(count) for count in ladder.thread_counts(plan.rungs, 4)[1]] == ["6", "4"]
     assert args.index("-i") < args.index("-threads:v:1") < hls_output
     # and the quality settings stay the profile's
     assert args[args.index("-preset") + 1] == "veryfast" and args[args.index("-profile:v") + 1] == "high"
