@@ -454,6 +454,8 @@ TRANSCODE_PROFILES = {
     },
 }
 TRANSCODE_PROFILE = env.str("TRANSCODE_PROFILE", default="default")
+# CPUs one transcode's ffmpeg keeps busy (filter and x264 threads); 0: those the worker may run on.
+TRANSCODE_THREADS = env.int("TRANSCODE_THREADS", default=0)
 TRANSCODE_MIN_TIMEOUT = 600  # seconds; a job may take this long, or its duration times ...
 TRANSCODE_TIMEOUT_FACTOR = 4  # ... this, whichever is longer
 TRANSCODE_MAX_ATTEMPTS = 3

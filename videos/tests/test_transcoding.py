@@ -411,6 +411,75 @@ def test_ffmpeg_reads_the_source_through_the_whitelists(tmp_path):
     assert args[args.index("-force_key_frames") + 1] == "expr:gte(t,n_forced*4)"
 
 
+def _rungs(*short_sides: int) -> list[ladder.Rung]:
+    return [ladder.Rung(f"{side}p", side, 1000) for side in short_sides]
+
+
+@pytest.mark.parametrize(
+    ("short_sides", "cores", "rung_threads"),
+    [
+        ((1080, 720, 480, 360), 2, [3, 2, 2, 2]),
+        ((1080, 720, 480, 360), 4, [6, 3, 2, 2]),
+        ((1080, 720, 480, 360), 8, [12, 6, 3, 2]),
+        ((1080, 720, 480, 360), 16, [24, 12, 5, 3]),
+        ((480, 360), 2, [3, 2]),
+        ((480, 360), 4, [6, 4]),
+        ((180,), 1, [2]),
+        ((180,), 0, [2]),
+    ],
+)
+def test_the_cores_are_split_between_the_filters_and_the_rungs_by_pixel_rate(short_sides, cores, rung_threads):
+    # when the threads of a ladder are planned for this many cores
+    filters, threads = ladder.thread_counts(_rungs(*short_sides), cores)
+    # then the filter graph gets every core, and the rungs about three threads per core between them,
+    # by pixel rate, none above x264's own 1.5 per core, none below two (one would make x264 encode
+    # in ffmpeg's main thread)
+    assert (filters, threads) == (max(1, cores), rung_threads)
+
+
+def test_the_cores_are_the_cpus_the_worker_may_run_on_unless_a_setting_says_otherwise(settings, monkeypatch):
+    # given a worker whose affinity mask allows three CPUs
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 2, 5})
+    # then a transcode uses three, or what TRANSCODE_THREADS says
+    settings.TRANSCODE_THREADS = 0
+    assert ladder.available_cores() == 3
+    settings.TRANSCODE_THREADS = 6
+    assert ladder.available_cores() == 6
+
+
+def test_the_ffmpeg_command_carries_the_thread_counts_and_keeps_the_quality_settings(settings, tmp_path):
+    # given four cores and a plan of three rungs
+    settings.TRANSCODE_THREADS = 4
+    plan = ladder.plan_for(_info(854, 480))
+    # when the ffmpeg command is built
+    args = ladder.ffmpeg_args(plan, tmp_path / "source", tmp_path / "out")
+    # then the filter graph has four threads and each rung its own x264 thread count, set on the
+    # HLS output (before its file name), not on the decoder
+    assert args[args.index("-filter_complex_threads") + 1] == "4"
+    hls_output = args.index(str(tmp_path / "out" / "%v" / "index.m3u8"))
+    per_rung = [args[args.index(f"-threads:v:{index}") + 1] for index in range(len(plan.rungs))]
+    assert per_rung == [str(count) for count in ladder.thread_counts(plan.rungs, 4)[1]] == ["6", "4"]
+    assert args.index("-i") < args.index("-threads:v:1") < hls_output
+    # and the quality settings stay the profile's
+    assert args[args.index("-preset") + 1] == "veryfast" and args[args.index("-profile:v") + 1] == "high"
+    assert [args[args.index(f"-b:v:{index}") + 1] for index in range(2)] == ["1400k", "800k"]
+
+
+@pytest.mark.parametrize("cores", [1, 3])
+def test_a_ladder_made_with_any_number_of_cores_is_complete_and_aligned(
+    cores, settings, transactional_db, media_factory, tmp_path
+):
+    # given a worker told to use this many cores
+    settings.TRANSCODE_THREADS = cores
+    source = media_factory("landscape.mp4", seconds=9, width=854, height=480, fps=10)
+    video = probed_video(UserFactory(), source)
+    job = jobs.transcode_queue(video=video, enqueue=False)
+    # when it is transcoded here
+    assert jobs.run_job(job.pk) is True
+    # then the published ladder is the same complete, aligned one
+    assert_published_ladder(video, source, [("480p", 854, 480), ("360p", 640, 360)], tmp_path / "hls")
+
+
 def test_the_transcode_task_is_redelivered_if_its_worker_dies_and_runs_on_the_transcode_queue():
     # given the task as registered with Celery
     # when it is routed
