@@ -113,7 +113,7 @@ def cache_key(request: Request, view: Any, extra_params: Iterable[str] = ()) -> 
     if len(query) > MAX_QUERY_BYTES or not set(request.GET).issubset(_known_params(view, extra_params)):
         return None
     parts = [
-        request.scheme,
+        str(request.scheme),
         request.get_host(),
         request.path_info.rstrip("/"),
         str(request.version or ""),
@@ -168,11 +168,9 @@ def cached_read(
             response = action(view, request, *args, **kwargs)
             if response.status_code != 200 or not isinstance(response, Response):
                 return response
-            # Rendered here rather than by Django, for the ETag and the stored bytes.
-            response.accepted_renderer = request.accepted_renderer
-            response.accepted_media_type = request.accepted_media_type
-            response.renderer_context = view.get_renderer_context()
-            response.render()
+            # Rendered here rather than by Django, for the ETag and the stored bytes (DRF finalizes
+            # it again after the action: the same renderer and headers, no second rendering).
+            view.finalize_response(request, response, *args, **kwargs).render()
             response["ETag"] = _etag(response.content)
             patch_vary_headers(response, VARY)
             shared = _anonymous(request) and public(response.data)
@@ -191,6 +189,7 @@ def cached_read(
                 cache.set(key, entry, timeout=seconds)
             return _not_modified(request, response)
 
+        wrapper.conditional_get = True  # type: ignore[attr-defined]  # read by vod.openapi
         return wrapper
 
     return decorate
