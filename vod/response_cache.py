@@ -18,10 +18,12 @@ content negotiation, so it knows who asks and in what format:
 
 Entries live `ANON_CACHE_SECONDS` (0 turns the cache off), never more than half the playback token
 lifetime, so a signed poster URL served from the cache (or a CDN honouring max-age) has at least
-half its life left.
+half its life left. While Redis is unreachable, reads are computed as without the cache (a bump
+that fails at commit leaves entries until their TTL).
 """
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Iterable
 from functools import wraps
@@ -33,6 +35,7 @@ from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
+from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -45,6 +48,8 @@ VARY = ("Accept", "Authorization", "Cookie")
 PRIVATE = "private, no-cache"
 # Headers a 304 repeats (RFC 9110 15.4.5).
 _NOT_MODIFIED_HEADERS = ("Cache-Control", "ETag", "Vary", "Content-Location", "Expires")
+
+logger = logging.getLogger(__name__)
 
 
 def entry_seconds() -> int:
@@ -121,7 +126,19 @@ def cache_key(request: Request, view: Any, extra_params: Iterable[str] = ()) -> 
         *(f"{name}={value}" for name, values in sorted(request.GET.lists()) for value in values),
     ]
     digest = hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
-    return f"anon-cache:{generation()}:{digest}"
+    try:
+        return f"anon-cache:{generation()}:{digest}"
+    except RedisError:  # the answer is computed as without the cache
+        logger.warning("read cache unavailable", exc_info=True)
+        return None
+
+
+def _stored(key: str) -> dict | None:
+    try:
+        return cache.get(key)
+    except RedisError:
+        logger.warning("read cache unavailable", exc_info=True)
+        return None
 
 
 def _etag(content: bytes) -> str:
@@ -163,7 +180,7 @@ def cached_read(
         @wraps(action)
         def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Any:
             key = cache_key(request, view, extra)
-            if key is not None and (entry := cache.get(key)) is not None:
+            if key is not None and (entry := _stored(key)) is not None:
                 return _from_entry(request, entry)
             response = action(view, request, *args, **kwargs)
             if response.status_code != 200 or not isinstance(response, Response):
@@ -186,7 +203,10 @@ def cached_read(
                     "etag": response["ETag"],
                     "expires": time.time() + seconds,
                 }
-                cache.set(key, entry, timeout=seconds)
+                try:
+                    cache.set(key, entry, timeout=seconds)
+                except RedisError:
+                    logger.warning("read cache unavailable", exc_info=True)
             return _not_modified(request, response)
 
         wrapper.conditional_get = True  # type: ignore[attr-defined]  # read by vod.openapi

@@ -9,6 +9,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
@@ -539,3 +540,20 @@ def test_view_counts_reach_cached_answers_at_most_once_a_minute(committed):
     with committed():
         viewer_state.view_count_once(video=shown, viewer="anon:three")
     assert client.get(url).json()["view_count"] == 3
+
+
+def test_reads_are_answered_while_redis_is_unreachable(monkeypatch):
+    # given a cached list, then a cache that refuses every call
+    video()
+    client = APIClient()
+    client.get(VIDEOS)
+
+    def refuse(*args, **kwargs):
+        raise redis.exceptions.ConnectionError("down")
+
+    for name in ("get", "set", "add"):
+        monkeypatch.setattr(cache, name, refuse)
+
+    # then the list is computed as without the cache
+    response, count = queries(client, VIDEOS)
+    assert response.status_code == 200 and response.json()["results"] and count > 0
