@@ -25,6 +25,7 @@ from videos.library import services as library_services
 from videos.models import Category, Follow, Playlist, Tag, Video
 from videos.playback import viewer_state
 from videos.tests.factories import CategoryFactory, VideoFactory
+from videos.tests.test_admin import admin_client, run_action
 from vod import response_cache
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cheap_password_hashing", "read_cache")]
@@ -557,3 +558,19 @@ def test_reads_are_answered_while_redis_is_unreachable(monkeypatch):
     # then the list is computed as without the cache
     response, count = queries(client, VIDEOS)
     assert response.status_code == 200 and response.json()["results"] and count > 0
+
+
+def test_an_admin_action_shows_on_the_next_anonymous_read(committed):
+    # given a cached list with a public video, and staff in the admin
+    shown = video()
+    client = APIClient()
+    assert [v["id"] for v in client.get(VIDEOS).json()["results"]] == [str(shown.pk)]
+    staff = admin_client(UserFactory(is_staff=True, is_superuser=True))
+
+    # when staff unpublish it (the bulk action, confirmed)
+    with committed():
+        done = run_action(staff, "unpublish", [shown])
+
+    # then the next anonymous read no longer lists it
+    assert done.status_code == 200
+    assert client.get(VIDEOS).json()["results"] == []
