@@ -7,6 +7,7 @@ to run on SQLite.
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
@@ -34,6 +35,23 @@ def _clear_cache():
     """Throttles and cached state must not leak between tests."""
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _read_cache_off(request):
+    """The read cache of anonymous answers (vod.response_cache) is off unless a test asks for it with
+    the `read_cache` fixture: a test's writes never commit, so their on-commit invalidation never
+    runs, and query counts measure the work, not a cache hit."""
+    if "read_cache" in request.fixturenames:
+        yield
+        return
+    with override_settings(ANON_CACHE_SECONDS=0):
+        yield
+
+
+@pytest.fixture
+def read_cache():
+    """The read cache on, as in production (see `_read_cache_off`)."""
 
 
 @pytest.fixture

@@ -9,6 +9,9 @@ class VideosConfig(AppConfig):
     name = "videos"
 
     def ready(self) -> None:
+        from videos import cache_invalidation
         from videos.roles import sync_roles
+
+        cache_invalidation.connect()
 
         post_migrate.connect(sync_roles, sender=self, dispatch_uid="videos.sync_roles")

@@ -9,7 +9,7 @@ from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import get_doc
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, permissions, serializers
 
 from sessions_app.access_tokens.scopes import NO_TOKENS, scope_for_schema
@@ -64,6 +64,14 @@ def error_responses(*errors: type[ApplicationError]) -> dict:
     }
 
 
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="ETags of a copy the client holds; the answer is 304 without a body when one is current.",
+)
+
+
 class AutoSchema(SpectacularAutoSchema):
     """Documents the error answers an operation can give, all in `ErrorSerializer`'s shape, and
     what a client needs to call it as generated, and the access-token scope it needs (`x-token-scope`,
@@ -109,6 +117,18 @@ class AutoSchema(SpectacularAutoSchema):
             extensions = {**extensions, "x-token-scope": str(scope)}
         return extensions
 
+    def _conditional_get(self) -> bool:
+        """A GET action under `vod.response_cache.cached_read`: ETag, If-None-Match, 304."""
+        action = getattr(self.view, "action", None)
+        handler = getattr(self.view, action, None) if action else None
+        return self.method == "GET" and getattr(handler, "conditional_get", False)
+
+    def get_override_parameters(self) -> list:
+        parameters = super().get_override_parameters()
+        if self._conditional_get():
+            parameters = [*parameters, IF_NONE_MATCH]
+        return parameters
+
     def _get_format_parameters(self):
         return []  # `?format=` is DRF's browsable-API switch; clients negotiate with Accept
 
@@ -143,6 +163,17 @@ class AutoSchema(SpectacularAutoSchema):
             headers[REQUEST_ID_HEADER] = {"$ref": "#/components/headers/RequestId"}
             if status_code == "429":
                 headers["Retry-After"] = {"$ref": "#/components/headers/RetryAfter"}
+        if self._conditional_get() and "200" in responses:
+            for name in ("ETag", "Cache-Control"):
+                responses["200"]["headers"][name] = {"$ref": f"#/components/headers/{name.replace('-', '')}"}
+            responses["304"] = {
+                "description": "Not modified: `If-None-Match` names the current `ETag`; no body.",
+                "headers": {
+                    REQUEST_ID_HEADER: {"$ref": "#/components/headers/RequestId"},
+                    "ETag": {"$ref": "#/components/headers/ETag"},
+                    "Cache-Control": {"$ref": "#/components/headers/CacheControl"},
+                },
+            }
         return responses
 
     def _error_statuses(self):
@@ -176,6 +207,17 @@ def postprocess_schema(result: dict, generator: Any, request: Any, public: bool)
         "RetryAfter": {
             "schema": {"type": "integer", "minimum": 0},
             "description": "Seconds to wait before trying again.",
+            "required": True,
+        },
+        "ETag": {
+            "schema": {"type": "string"},
+            "description": "Strong validator of the body: send it back in `If-None-Match` for a 304.",
+            "required": True,
+        },
+        "CacheControl": {
+            "schema": {"type": "string"},
+            "description": "`public, max-age=N` for answers anyone gets (anonymous, public; a CDN may keep "
+            "them N seconds); `private, no-cache` for a signed-in viewer's or an unlisted or gated video's.",
             "required": True,
         },
     }

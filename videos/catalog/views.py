@@ -39,6 +39,7 @@ from vod import images
 from vod.idempotency import SCHEMA_PARAMETER as IDEMPOTENCY_PARAMETER
 from vod.idempotency import idempotent
 from vod.permissions import request_user, signed_in_user
+from vod.response_cache import cached_read, public_video
 from vod.serializers import validated
 from vod.throttling import UserThrottle
 from vod.viewsets import UUIDLookupMixin
@@ -91,11 +92,13 @@ class VideoViewSet(VideoPlaybackActions, VideoSourceActions, UUIDLookupMixin, vi
             OpenApiParameter("limit", int, description="Page size, at most 100."),
         ],
     )
+    @cached_read(params=("q", "ordering"))
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(VideoSerializer(page, many=True, context=media_context(request)).data)
 
     @extend_schema(tags=["videos"], summary="A video anyone may watch, or one of mine")
+    @cached_read(public=public_video)
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         video = selectors.video_visible_to(video_id=pk, user=request_user(request))
         manages = selectors.video_manageable_by(video=video, user=request_user(request))
@@ -213,5 +216,6 @@ class CategoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     token_scopes = {"list": Scope.VIDEOS_READ}
 
     @extend_schema(tags=["videos"], summary="All categories")
+    @cached_read()
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)

@@ -20,6 +20,7 @@ from videos.errors import (
 )
 from videos.models import Follow, Playlist, PlaylistItem, Rating, Video
 from vod.exceptions import NotFoundError
+from vod.response_cache import invalidate
 
 WATCH_LATER_TITLE = "Watch later"
 NONE = "none"  # the rating value that removes my rating
@@ -97,6 +98,7 @@ def item_add(
         playlist=playlist, video=video, position=position, start_s=start_s, stop_s=stop_s
     )
     Playlist.objects.filter(pk=playlist.pk).update(item_count=F("item_count") + 1)
+    _item_count_moved(playlist)
     return item
 
 
@@ -109,6 +111,13 @@ def item_remove(*, playlist: Playlist, item_id) -> None:
     item.delete()
     PlaylistItem.objects.filter(playlist=playlist, position__gt=item.position).update(position=F("position") - 1)
     Playlist.objects.filter(pk=playlist.pk).update(item_count=F("item_count") - 1)
+    _item_count_moved(playlist)
+
+
+def _item_count_moved(playlist: Playlist) -> None:
+    """A public playlist's count shows on its channel's cached page."""
+    if playlist.visibility == Playlist.Visibility.PUBLIC:
+        invalidate()
 
 
 @transaction.atomic
@@ -176,6 +185,7 @@ def _move_counter(video_id, value: str | None, step: int) -> None:
         return
     field = "like_count" if value == Rating.Value.LIKE else "dislike_count"
     Video.objects.filter(pk=video_id).update(**{field: Greatest(F(field) + step, 0)})
+    invalidate()
 
 
 @transaction.atomic
@@ -213,9 +223,12 @@ def ratings_recount() -> int:
 
     videos = Video.objects.annotate(likes=counted(Rating.Value.LIKE), dislikes=counted(Rating.Value.DISLIKE))
     drifted = videos.filter(~Q(like_count=F("likes")) | ~Q(dislike_count=F("dislikes")))
-    return Video.objects.filter(pk__in=drifted.values("pk")).update(
+    repaired = Video.objects.filter(pk__in=drifted.values("pk")).update(
         like_count=counted(Rating.Value.LIKE), dislike_count=counted(Rating.Value.DISLIKE)
     )
+    if repaired:
+        invalidate()
+    return repaired
 
 
 def follow(*, follower: User, channel: User) -> None:
@@ -223,10 +236,12 @@ def follow(*, follower: User, channel: User) -> None:
     if follower.pk == channel.pk:
         raise CannotFollowSelf()
     Follow.objects.bulk_create([Follow(follower=follower, channel=channel)], ignore_conflicts=True)
+    invalidate()  # the channel's follower count
 
 
 def unfollow(*, follower: User, channel: User) -> None:
-    Follow.objects.filter(follower=follower, channel=channel).delete()
+    if Follow.objects.filter(follower=follower, channel=channel).delete()[0]:
+        invalidate()
 
 
 @transaction.atomic
@@ -238,3 +253,4 @@ def library_delete_for_user(*, user: User) -> None:
         rated = Rating.objects.filter(user=user, value=value).values("video")
         Video.objects.filter(pk__in=rated).update(**{field: Greatest(F(field) - 1, 0)})
     Rating.objects.filter(user=user).delete()
+    invalidate()

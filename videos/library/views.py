@@ -41,6 +41,7 @@ from videos.models import Playlist, Video
 from videos.playback.views import media_context
 from vod.pagination import CursorPage
 from vod.permissions import request_user, signed_in_user
+from vod.response_cache import cached_read
 from vod.serializers import validated
 from vod.viewsets import UUIDLookupMixin
 
@@ -282,6 +283,7 @@ class ChannelViewSet(viewsets.GenericViewSet):
         return self._channel(self.kwargs.get("username"))
 
     @extend_schema(tags=["library"], summary="A channel's public profile")
+    @cached_read()
     def retrieve(self, request: Request, username: str | None = None) -> Response:
         return Response(ChannelSerializer(self._channel(username)).data)
 
@@ -295,6 +297,7 @@ class ChannelViewSet(viewsets.GenericViewSet):
         responses=ChannelVideoSerializer(many=True),
     )
     @action(detail=True, methods=["get"], filterset_class=CatalogFilter, pagination_class=CatalogPage)
+    @cached_read(params=("ordering",))
     def videos(self, request: Request, username: str | None = None) -> Response:
         channel = self._channel(username)
         videos: QuerySet[Video] = self.filter_queryset(
@@ -305,6 +308,7 @@ class ChannelViewSet(viewsets.GenericViewSet):
 
     @extend_schema(tags=["library"], summary="The channel's public playlists", responses=PlaylistSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=CursorPage)
+    @cached_read()
     def playlists(self, request: Request, username: str | None = None) -> Response:
         page = self.paginate_queryset(selectors.public_playlists_of(owner=self._channel(username)))
         return self.get_paginated_response(PlaylistSerializer(page, many=True).data)

@@ -10,6 +10,7 @@ from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from videos.cache_invalidation import view_counted
 from videos.catalog.access import with_access
 from videos.catalog.selectors import visible_to
 from videos.models import Video, WatchProgress
@@ -58,6 +59,7 @@ def view_count_once(*, video: Video, viewer: str) -> bool:
     if not cache.add(f"viewed:{video.pk}:{viewer}", 1, timeout=window):
         return False
     Video.objects.filter(pk=video.pk).update(view_count=F("view_count") + 1)
+    view_counted()
     return True
 
 

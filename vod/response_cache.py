@@ -1,0 +1,220 @@
+"""The read cache of public answers, their ETags and Cache-Control.
+
+`cached_read` wraps a viewset's GET action. It runs after DRF's authentication, permissions and
+content negotiation, so it knows who asks and in what format:
+
+- an anonymous 200 whose answer is public is stored, rendered, in the default cache (Redis),
+  under a hash of the normalised request (scheme and host, since page links and poster URLs in
+  the body are absolute; path without its trailing slash; the negotiated media type; the query
+  parameters sorted) and the current *generation*. A hit returns the stored bytes without a query.
+- every write that can change a public answer calls `invalidate()`, which bumps the generation on
+  commit: the old entries become unreachable at once and expire by their TTL. One generation for
+  everything: writes are rare next to reads, and a scoped scheme would have to know which lists
+  a video appears on.
+- every 200 (anonymous or not) carries a strong `ETag` (a hash of the body) and answers a
+  matching `If-None-Match` with a 304 without a body.
+- anonymous public answers say `public, max-age=<what is left of the entry>` for a CDN; anything
+  else (a signed-in viewer's answer, an unlisted or gated video) says `private, no-cache`.
+
+Entries live `ANON_CACHE_SECONDS` (0 turns the cache off), never more than half the playback token
+lifetime, so a signed poster URL served from the cache (or a CDN honouring max-age) has at least
+half its life left. While Redis is unreachable, reads are computed as without the cache (a bump
+that fails at commit leaves entries until their TTL).
+"""
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.cache import patch_vary_headers
+from django.utils.http import parse_etags
+from redis.exceptions import RedisError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+GENERATION_KEY = "anon-cache:generation"
+_THROTTLE_KEY = "anon-cache:throttle:{}"
+# Query strings longer than this, or with parameters the view does not read, are answered but not
+# stored: junk must not fill the cache with copies of one answer.
+MAX_QUERY_BYTES = 1024
+VARY = ("Accept", "Authorization", "Cookie")
+PRIVATE = "private, no-cache"
+# Headers a 304 repeats (RFC 9110 15.4.5).
+_NOT_MODIFIED_HEADERS = ("Cache-Control", "ETag", "Vary", "Content-Location", "Expires")
+
+logger = logging.getLogger(__name__)
+
+
+def entry_seconds() -> int:
+    """How long an entry lives: the setting, capped below the signed URLs' lifetime."""
+    return max(0, min(settings.ANON_CACHE_SECONDS, int(settings.PLAYBACK_TOKEN_TTL.total_seconds()) // 2))
+
+
+def generation() -> int:
+    """The current generation. Created from the clock when missing (evicted, flushed), so a lost
+    counter never restarts at a number old entries were stored under."""
+    value = cache.get(GENERATION_KEY)
+    if value is None:
+        cache.add(GENERATION_KEY, time.time_ns(), timeout=None)
+        value = cache.get(GENERATION_KEY)
+    return int(value)
+
+
+def bump() -> None:
+    """Moves the generation now; `invalidate` schedules it on commit."""
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # missing: a fresh one from the clock is newer than any stored under
+        cache.add(GENERATION_KEY, time.time_ns(), timeout=None)
+
+
+def invalidate(*, at_most_every: int | None = None, reason: str = "") -> None:
+    """Makes every cached public answer stale once the current transaction commits (at once
+    outside one). With `at_most_every` seconds, writes of this `reason` bump at most that often
+    (view counts: the first view of a window shows at once, later ones with the next bump)."""
+    if not entry_seconds():  # off: nothing is stored (what was lives ANON_CACHE_SECONDS at most)
+        return
+    if at_most_every and not cache.add(_THROTTLE_KEY.format(reason), 1, timeout=at_most_every):
+        return
+    transaction.on_commit(bump, robust=True)
+
+
+def _anonymous(request: Request) -> bool:
+    return (
+        request.user is None
+        and request.auth is None
+        and "HTTP_AUTHORIZATION" not in request.META
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+    )
+
+
+def _known_params(view: Any, extra: Iterable[str]) -> set[str]:
+    names = {"format", *extra}
+    filterset = getattr(view, "filterset_class", None)
+    if filterset is not None:
+        names.update(filterset.base_filters)
+    paginator = getattr(view, "paginator", None)
+    if paginator is not None:
+        names.update(
+            name
+            for name in (getattr(paginator, a, None) for a in ("cursor_query_param", "page_size_query_param"))
+            if name
+        )
+    return names
+
+
+def cache_key(request: Request, view: Any, extra_params: Iterable[str] = ()) -> str | None:
+    """The entry's key for an anonymous request, or None when it is not to be stored."""
+    if not entry_seconds() or not _anonymous(request):
+        return None
+    query = request.META.get("QUERY_STRING", "")
+    if len(query) > MAX_QUERY_BYTES or not set(request.GET).issubset(_known_params(view, extra_params)):
+        return None
+    parts = [
+        str(request.scheme),
+        request.get_host(),
+        request.path_info.rstrip("/"),
+        str(request.version or ""),
+        str(request.accepted_media_type),
+        *(f"{name}={value}" for name, values in sorted(request.GET.lists()) for value in values),
+    ]
+    digest = hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    try:
+        return f"anon-cache:{generation()}:{digest}"
+    except RedisError:  # the answer is computed as without the cache
+        logger.warning("read cache unavailable", exc_info=True)
+        return None
+
+
+def _stored(key: str) -> dict | None:
+    try:
+        return cache.get(key)
+    except RedisError:
+        logger.warning("read cache unavailable", exc_info=True)
+        return None
+
+
+def _etag(content: bytes) -> str:
+    return '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
+
+
+def _not_modified(request: Request, response: HttpResponse) -> HttpResponse:
+    """The 304 for a matching `If-None-Match` (weak comparison, `*` included), else the response."""
+    wanted = parse_etags(request.META.get("HTTP_IF_NONE_MATCH", "")[:2048])
+    etag = response["ETag"]
+    if "*" not in wanted and etag not in {tag.removeprefix("W/") for tag in wanted}:
+        return response
+    answer = HttpResponseNotModified()
+    for header in _NOT_MODIFIED_HEADERS:
+        if header in response:
+            answer[header] = response[header]
+    return answer
+
+
+def _from_entry(request: Request, entry: dict) -> HttpResponse:
+    response = HttpResponse(entry["content"], content_type=entry["content_type"])
+    response["ETag"] = entry["etag"]
+    left = max(0, int(entry["expires"] - time.time()))
+    response["Cache-Control"] = f"public, max-age={left}"
+    patch_vary_headers(response, VARY)
+    return _not_modified(request, response)
+
+
+def cached_read(
+    *, public: Callable[[Any], bool] = lambda data: True, params: Iterable[str] = ()
+) -> Callable[[Callable], Callable]:
+    """Wraps a GET action: anonymous public 200s from and into the cache, an ETag and conditional
+    GET on every 200, Cache-Control. `public(data)` says whether the answer may be shared (e.g. a
+    video's detail only when it is public and free); `params` are query parameters the action
+    reads beyond its filterset's and paginator's."""
+    extra = tuple(params)
+
+    def decorate(action: Callable) -> Callable:
+        @wraps(action)
+        def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Any:
+            key = cache_key(request, view, extra)
+            if key is not None and (entry := _stored(key)) is not None:
+                return _from_entry(request, entry)
+            response = action(view, request, *args, **kwargs)
+            if response.status_code != 200 or not isinstance(response, Response):
+                return response
+            # Rendered here rather than by Django, for the ETag and the stored bytes (DRF finalizes
+            # it again after the action: the same renderer and headers, no second rendering).
+            view.finalize_response(request, response, *args, **kwargs).render()
+            response["ETag"] = _etag(response.content)
+            patch_vary_headers(response, VARY)
+            shared = _anonymous(request) and public(response.data)
+            seconds = entry_seconds()
+            if shared:
+                response["Cache-Control"] = f"public, max-age={seconds}" if seconds else "public, no-cache"
+            else:
+                response["Cache-Control"] = PRIVATE
+            if shared and key is not None:
+                entry = {
+                    "content": response.content,
+                    "content_type": response["Content-Type"],
+                    "etag": response["ETag"],
+                    "expires": time.time() + seconds,
+                }
+                try:
+                    cache.set(key, entry, timeout=seconds)
+                except RedisError:
+                    logger.warning("read cache unavailable", exc_info=True)
+            return _not_modified(request, response)
+
+        wrapper.conditional_get = True  # type: ignore[attr-defined]  # read by vod.openapi
+        return wrapper
+
+    return decorate
+
+
+def public_video(data: dict) -> bool:
+    """A video's answer may be shared when anyone may see it and no plan gates it."""
+    return data.get("visibility") == "public" and not data.get("required_plans")
