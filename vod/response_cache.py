@@ -17,9 +17,9 @@ content negotiation, so it knows who asks and in what format:
   else (a signed-in viewer's answer, an unlisted or gated video) says `private, no-cache`.
 
 Entries live `ANON_CACHE_SECONDS` (0 turns the cache off), never more than half the playback token
-lifetime, so a signed poster URL served from the cache (or a CDN honouring max-age) has at least
-half its life left. While Redis is unreachable, reads are computed as without the cache (a bump
-that fails at commit leaves entries until their TTL).
+lifetime (less the step tokens are issued in), so a signed poster URL served from the cache (or a CDN
+honouring max-age) has at least half its life left. While Redis is unreachable, reads are computed
+as without the cache (a bump that fails at commit leaves entries until their TTL).
 """
 
 import hashlib
@@ -53,8 +53,10 @@ logger = logging.getLogger(__name__)
 
 
 def entry_seconds() -> int:
-    """How long an entry lives: the setting, capped below the signed URLs' lifetime."""
-    return max(0, min(settings.ANON_CACHE_SECONDS, int(settings.PLAYBACK_TOKEN_TTL.total_seconds()) // 2))
+    """How long an entry lives: the setting, capped at half the shortest life of a signed URL in it
+    (tokens are issued per step of at most a tenth of their lifetime: `videos.playback.signing`)."""
+    shortest = int(settings.PLAYBACK_TOKEN_TTL.total_seconds() * 0.9)
+    return max(0, min(settings.ANON_CACHE_SECONDS, shortest // 2))
 
 
 def generation() -> int:

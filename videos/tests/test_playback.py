@@ -464,3 +464,27 @@ def test_concurrent_progress_updates_leave_one_row_each_and_exact_view_counts():
     assert set(WatchProgress.objects.values_list("user_id", flat=True)) == {c.user.pk for c in clients}
     video.refresh_from_db()
     assert video.view_count == 20
+
+
+def test_tokens_are_issued_per_step_and_still_expire_on_time(settings, monkeypatch):
+    from videos.playback import signing
+
+    # given a 6 h lifetime (a 5 min step)
+    settings.PLAYBACK_TOKEN_TTL = timedelta(hours=6)
+    video, now = VideoFactory(), 1_800_000_000 + 17
+    monkeypatch.setattr(signing.time, "time", lambda: now)
+    first, expires = signing.issue_token(video=video, user=None)
+
+    # when it is issued again later in the same step, and in the next one
+    monkeypatch.setattr(signing.time, "time", lambda: now + 200)
+    same, _ = signing.issue_token(video=video, user=None)
+    monkeypatch.setattr(signing.time, "time", lambda: now + 300)
+    later, _ = signing.issue_token(video=video, user=None)
+
+    # then one step gives one token, it expires at most a step early, and it reads as before
+    assert same == first != later
+    assert now + 6 * 3600 - 300 < expires.timestamp() <= now + 6 * 3600
+    assert signing.read_token(first).video_id == str(video.pk)
+    monkeypatch.setattr(signing.time, "time", lambda: expires.timestamp() + 1)
+    with pytest.raises(signing.PlaybackTokenExpired):
+        signing.read_token(first)

@@ -24,8 +24,9 @@ from videos.catalog import services as catalog_services
 from videos.library import services as library_services
 from videos.models import Category, Follow, Playlist, Tag, Video
 from videos.playback import viewer_state
+from videos.tests.conftest import admin_client
 from videos.tests.factories import CategoryFactory, VideoFactory
-from videos.tests.test_admin import admin_client, run_action
+from videos.tests.test_admin import run_action
 from vod import response_cache
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cheap_password_hashing", "read_cache")]
@@ -315,6 +316,24 @@ def test_a_signed_in_viewer_gets_an_etag_of_their_body_and_304s(settings):
     assert again.status_code == 304 and again.content == b"" and again["Cache-Control"] == "private, no-cache"
     listed = viewer.get(VIDEOS)
     assert viewer.get(VIDEOS, HTTP_IF_NONE_MATCH=listed["ETag"]).status_code == 304
+
+
+def test_signed_poster_urls_hold_still_so_a_page_with_posters_304s(monkeypatch):
+    # given a signed-in viewer and a video whose answers carry poster URLs signed for them
+    shown = with_poster()
+    viewer = signed_in_client(UserFactory())
+    step_start = int(time.time()) // 300 * 300  # the default 6 h lifetime's 5 min step
+
+    # when they read the list and the video, and again seconds later in the same step
+    monkeypatch.setattr(time, "time", lambda: step_start + 1.0)
+    listed, detail = viewer.get(VIDEOS), viewer.get(f"{VIDEOS}/{shown.pk}")
+    monkeypatch.setattr(time, "time", lambda: step_start + 3.0)
+
+    # then the signed URLs are the same (tokens are issued per step, not per second), so both 304
+    assert "/playback/" in detail.json()["poster_url"]
+    assert viewer.get(f"{VIDEOS}/{shown.pk}").json()["poster_url"] == detail.json()["poster_url"]
+    assert viewer.get(VIDEOS, HTTP_IF_NONE_MATCH=listed["ETag"]).status_code == 304
+    assert viewer.get(f"{VIDEOS}/{shown.pk}", HTTP_IF_NONE_MATCH=detail["ETag"]).status_code == 304
 
 
 @pytest.mark.parametrize(
