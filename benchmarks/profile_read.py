@@ -12,6 +12,7 @@ import os
 import pstats
 import sys
 import time
+from typing import Any
 
 from benchmarks.common import ensure_bucket, setup_django
 
@@ -32,8 +33,8 @@ def main() -> None:
     if Video.objects.catalog().count() < VIDEOS:
         seed()
     detail = Video.objects.catalog().order_by("pk").values_list("pk", flat=True)[5]
-    subscriber = {"HTTP_AUTHORIZATION": f"Bearer {gate_and_subscribe()}"}
-    paths = {
+    subscriber: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {gate_and_subscribe()}"}
+    paths: dict[str, tuple[str, dict[str, Any]]] = {
         "ping": ("/bench/ping", {}),
         "health/live": ("/health/live", {}),
         "list": ("/api/v1/videos", {}),
