@@ -423,6 +423,8 @@ UPLOAD_URL_EXPIRY = timedelta(hours=6)  # part URLs; GET uploads/{id} hands out 
 IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=10 * 1024**2)
 CAPTION_MAX_BYTES = env.int("CAPTION_MAX_BYTES", default=2 * 1024**2)
 VIDEO_SEARCH_CONFIG = env.str("VIDEO_SEARCH_CONFIG", default="english")  # PostgreSQL text search config
+# Relevance ranks the newest this-many matches of a search (after its filters); older ones are left out.
+VIDEO_SEARCH_RANK_LIMIT = env.int("VIDEO_SEARCH_RANK_LIMIT", default=1000)
 PLAYLIST_MAX_ITEMS = env.int("PLAYLIST_MAX_ITEMS", default=5000)
 PLAYLISTS_PER_USER = env.int("PLAYLISTS_PER_USER", default=200)
 FFPROBE_TIMEOUT = 60  # seconds, plus ...

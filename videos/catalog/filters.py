@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
 
 from videos.catalog.access import ACCESS_CHOICES
+from videos.catalog.selectors import rank_candidates
 from videos.models import Video
 from vod.filtering import StrictFilterSet, UTCDateTimeFilter
 from vod.pagination import CursorPage
@@ -45,7 +46,13 @@ class CatalogFilter(StrictFilterSet):
 
 
 class CatalogPage(CursorPage):
-    """Cursor pages in the order the client picks with `ordering`."""
+    """Cursor pages in the order the client picks with `ordering`; by relevance, over the
+    capped candidates of `rank_candidates`."""
+
+    def paginate_queryset(self, queryset, request, view=None) -> list | None:
+        if self.get_ordering(request, queryset, view) == ORDERINGS["relevance"]:
+            queryset = rank_candidates(queryset)
+        return super().paginate_queryset(queryset, request, view)
 
     def get_ordering(self, request, queryset, view) -> tuple[str, str]:
         default = "relevance" if "rank" in queryset.query.annotations else "newest"

@@ -4,26 +4,52 @@ from datetime import timedelta
 from typing import TypeVar
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import BigIntegerField, Count, F, Model, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Count,
+    F,
+    Func,
+    Model,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from accounts.models import User
-from videos.catalog.access import with_access, with_plans
+from videos.catalog.access import FREE, with_access
 from videos.library.annotations import with_my_rating
-from videos.models import TranscodeJob, Video
+from videos.models import Tag, TranscodeJob, Video
 from vod.exceptions import NotFoundError
 from vod.permissions import staff_may
 
 MANAGE_VIDEOS = "videos.change_video"  # the permission that lets staff change anyone's videos
 _Row = TypeVar("_Row", bound=Model)
 
+# Owner columns no video answer reads (OwnerSerializer shows id, username, display_name).
+_OWNER_UNSHOWN = ("password", "last_login", "failed_login_count", "locked_until", "last_failed_login_at", "email")
+
 
 def _with_relations(videos: QuerySet[Video]) -> QuerySet[Video]:
-    """What every video answer shows, in a fixed number of queries."""
-    return videos.select_related("owner", "category").prefetch_related("tags")
+    """What every video answer shows, in a fixed number of queries: on PostgreSQL in the page's
+    own query (tag names as an array, no prefetch), else with one more. The search vector, the
+    probe's findings and the owner's credentials are never shown, so never read."""
+    videos = videos.select_related("owner", "category").defer(
+        "search_vector", "source_info", *(f"owner__{name}" for name in _OWNER_UNSHOWN)
+    )
+    if connection.vendor != "postgresql":
+        return videos.prefetch_related("tags")
+    names = Tag.objects.filter(videos=OuterRef("pk")).order_by("name").values("name")
+    return videos.annotate(tag_names=ArraySubquery(names))
 
 
 def catalog_search(*, query: str = "", viewer: User | None = None) -> QuerySet[Video]:
@@ -41,6 +67,25 @@ def catalog_search(*, query: str = "", viewer: User | None = None) -> QuerySet[V
         return videos.filter(search_vector=search).annotate(rank=rank)
     matches = Q(title__icontains=query) | Q(description__icontains=query) | Q(tags__name__icontains=query)
     return videos.filter(pk__in=Video.objects.filter(matches).values("pk"))
+
+
+def rank_candidates(matches: QuerySet[Video]) -> QuerySet[Video]:
+    """What a search ordered by relevance ranks: the newest VIDEO_SEARCH_RANK_LIMIT matches.
+
+    ts_rank reads each match's whole search vector, so ranking every match of a common word
+    (6,000 of 10,000 videos for "music") grows with the catalog; the newest N come off the
+    (status, visibility, -published_at) index and stop there. The trade-off: a search answers at
+    most N videos, ranked among themselves, and an older match beyond them is not found until
+    the query (or a filter) narrows the matches below N. The cap is taken after the filters, so
+    `q` with a tag or category ranks the newest N of those. Cursor pages stay exact: every page
+    ranks the same N (until a newer match is published)."""
+    newest = matches.order_by("-published_at", "-id").values("pk")[: settings.VIDEO_SEARCH_RANK_LIMIT]
+    # `id = ANY(ARRAY(...))`, not `id IN (...)`: the array is computed once and the page reads
+    # its rows by primary key, where an IN may be planned as a scan of every match.
+    in_newest = Func(
+        F("pk"), ArraySubquery(newest), arg_joiner=" = ANY(", template="(%(expressions)s))", output_field=BooleanField()
+    )
+    return matches.filter(in_newest)
 
 
 def visible_to(user: User | None, *, through: str = "") -> Q:
@@ -61,7 +106,8 @@ def video_visible_to(*, video_id, user: User | None) -> Video:
     video = with_my_rating(with_access(_with_relations(videos), viewer=user), viewer=user).first()
     if video is None:
         raise NotFoundError()
-    with_plans([video])
+    if getattr(video, "access", None) != FREE:  # the playback gate reads the plans themselves
+        prefetch_related_objects([video], "required_plans")
     return video
 
 

@@ -5,7 +5,7 @@ from typing import cast
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from videos.catalog.access import ACCESS_CHOICES, FREE, GRANTED, plans_of
+from videos.catalog.access import ACCESS_CHOICES, FREE, GRANTED, plan_codes_of, plans_of
 from videos.models import Category, TranscodeJob, Video
 from vod.serializers import InputSerializer
 
@@ -91,7 +91,8 @@ class VideoSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_tags(self, video) -> list[str]:
-        return [tag.name for tag in video.tags.all()]  # prefetched
+        names = getattr(video, "tag_names", None)  # annotated by the catalog's selectors (PostgreSQL)
+        return list(names) if names is not None else [tag.name for tag in video.tags.all()]  # else prefetched
 
     @extend_schema_field(
         serializers.ListField(
@@ -99,7 +100,7 @@ class VideoSerializer(serializers.ModelSerializer):
         )
     )
     def get_required_plans(self, video) -> list[str]:
-        return [plan.code for plan in plans_of(video)]
+        return plan_codes_of(video)
 
     @extend_schema_field(
         serializers.ChoiceField(

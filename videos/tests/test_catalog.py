@@ -399,6 +399,28 @@ def test_cursor_pages_of_a_search_cover_every_match_once(api_client):
     assert seen[4] == str(matches[4].pk)
 
 
+def test_relevance_ranks_only_the_newest_matches_up_to_the_rank_limit(api_client, settings):
+    # given a rank limit of 3 and 5 matches: the best (a title match) is the oldest
+    settings.VIDEO_SEARCH_RANK_LIMIT = 3
+    oldest_title_match = video(title="Otter river", published_at=ago(days=5))
+    in_description = [video(description="An otter swims by.", published_at=ago(days=4 - i)) for i in range(2)]
+    newer_title_match = video(title="Otter lake", published_at=ago(days=2))
+    newest_in_tags = video(title="River trip", tags=["otter"], published_at=ago(days=1))
+
+    # when searching by relevance, and following `next` links with limit=2
+    ranked = ids_of(api_client.get(VIDEOS, {"q": "otter"}))
+    seen, pages = walk(api_client, f"{VIDEOS}?q=otter&limit=2")
+
+    # then the 3 newest matches come, best first, each once; the older ones are left out
+    assert ranked == [str(newer_title_match.pk), str(newest_in_tags.pk), str(in_description[1].pk)]
+    assert (seen, pages) == (ranked, 2)
+    assert str(oldest_title_match.pk) not in ranked
+    # and the limit is taken after the filters: with a tag filter, every match of the tag is ranked
+    assert ids_of(api_client.get(VIDEOS, {"q": "otter", "tag": "otter"})) == [str(newest_in_tags.pk)]
+    # and ordering by newest is not capped
+    assert len(ids_of(api_client.get(VIDEOS, {"q": "otter", "ordering": "newest"}))) == 5
+
+
 def test_default_page_size_is_20(api_client):
     # given 21 videos
     owner = UserFactory()

@@ -1,9 +1,12 @@
 """Every API path answers with and without a trailing slash (no redirect), and browsers on the
 frontend's origin may call the API and read the headers a client needs."""
 
+from unittest import mock
+
 import pytest
 
 from accounts.models import User
+from vod import trailing_slash
 
 
 @pytest.mark.parametrize("path", ["/api/v1/videos", "/api/v1/videos/", "/api/v1/categories/", "/api/schema"])
@@ -27,6 +30,18 @@ def test_a_detail_path_with_a_slash_reaches_the_same_view(auth_client):
     response = auth_client.get(f"/api/v1/sessions/{session_id}/")
     assert response.status_code == 200
     assert response.json()["id"] == str(session_id)
+
+
+@pytest.mark.parametrize(("path", "extra_resolves"), [("/api/v1/videos", 0), ("/api/v1/videos/", 1)])
+def test_only_the_other_spelling_pays_a_second_resolve(api_client, db, path, extra_resolves):
+    # given the middleware's resolver watched
+    with mock.patch.object(trailing_slash, "resolve", wraps=trailing_slash.resolve) as resolve:
+        # when reading the list as the route is written, and with a trailing slash
+        response = api_client.get(path)
+
+    # then both answer; only the twin spelling is resolved once more
+    assert response.status_code == 200, response.content
+    assert resolve.call_count == extra_resolves
 
 
 @pytest.mark.parametrize("path", ["/api/v1/nope/", "/api/v1/videos//", "/api/v1/videos/not-a-uuid/"])
