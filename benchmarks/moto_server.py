@@ -56,7 +56,7 @@ def complete_on_disk(self: FakeMultipart, body: Iterator[tuple[int, str]]) -> tu
     return joined, f"{full_etag.hexdigest()}-{count}", None
 
 
-_set_value = FakeKey.value.fset
+_set_value = FakeKey.value.fset  # type: ignore[attr-defined]  # moto's property, typed as its getter
 
 
 def set_value_on_disk(self: FakeKey, new_value) -> None:
@@ -71,8 +71,8 @@ def set_value_on_disk(self: FakeKey, new_value) -> None:
     _set_value(self, new_value)
 
 
-FakeMultipart.complete = complete_on_disk
-FakeKey.value = FakeKey.value.setter(set_value_on_disk)
+FakeMultipart.complete = complete_on_disk  # type: ignore[method-assign, assignment]
+FakeKey.value = FakeKey.value.setter(set_value_on_disk)  # type: ignore[method-assign, attr-defined]
 
 if __name__ == "__main__":
     server.main()

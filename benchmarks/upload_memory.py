@@ -248,7 +248,7 @@ def main() -> None:
             s3.create_bucket(Bucket=bucket)
             filesystem_env = {key: value for key, value in os.environ.items() if key != "S3_BUCKET"}
             filesystem_env.update(limits, MEDIA_ROOT=str(media))
-            storages = [
+            storages: list[tuple[str, dict, Callable[[str], int], Callable[[str], None], int | None]] = [
                 (
                     "filesystem",
                     filesystem_env,
@@ -264,7 +264,11 @@ def main() -> None:
                     moto.pid,
                 ),
             ]
-            results = [measure(name, size, *rest) for name, *rest in storages for size in SIZES]
+            results = [
+                measure(name, size, env, stored, delete, moto_pid)
+                for name, env, stored, delete, moto_pid in storages
+                for size in SIZES
+            ]
     finally:
         shutil.rmtree(media, ignore_errors=True)
 
