@@ -75,7 +75,7 @@ bench-api: venv
 		{ echo "wrk is missing: install it (apt-get install wrk)" >&2; exit 1; }
 	$(PY) scripts/with_services.py -- $(PY) -m benchmarks.api
 
-## make bench-upload: peak RSS of a gunicorn worker while a 1 GiB source is PUT, to the filesystem and to S3.
+## make bench-upload: peak RSS of a gunicorn worker while a 1 GiB and a 4 GiB source are PUT, to the filesystem and to S3.
 bench-upload: venv
 	@scripts/install_system_deps.sh postgresql redis
 	$(PY) scripts/with_services.py -- $(PY) -m benchmarks.upload_memory

@@ -6,6 +6,9 @@ reasons no schema can say (a wrong current password, a taken username, a stale c
 Grows by itself: each endpoint added to the API is in the schema, so it is fuzzed here.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 import schemathesis
 from django.core import signals
@@ -15,23 +18,60 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from sessions_app.access_tokens.scopes import Scope
+from sessions_app.selectors import session_is_active
 from testing.clients import signed_in_client, token_client
+
+
+@contextmanager
+def live_schema() -> Iterator[schemathesis.BaseSchema]:
+    # Like Django's test client: keep the test's connection (and its transaction) across requests.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+        # Unknown query parameters are ignored by design (clients add cache-busters): not "invalid input".
+        schema.config.generation.update(allow_extra_parameters=False)
+        yield schema
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
 def api_schema(db):
-    # Like Django's test client: keep the test's connection (and its transaction) across requests.
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
-    # Unknown query parameters are ignored by design (clients add cache-busters): not "invalid input".
-    schema.config.generation.update(allow_extra_parameters=False)
-    yield schema
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
+    with live_schema() as schema:
+        yield schema
+
+
+@pytest.fixture
+def api_schema_without_coverage(db):
+    """For the access-token walk: the coverage phase's deterministic cases (every boundary and
+    missing or wrong-typed field of every operation, most of that walk's time) are the signed-in
+    walk's cases again, through the same validation once the credential is accepted."""
+    with live_schema() as schema:
+        schema.config.phases.coverage.enabled = False
+        yield schema
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
+token_schema = schemathesis.pytest.from_fixture("api_schema_without_coverage")
+
+
+@pytest.fixture
+def live_session_token(user):
+    """`live_session_token()` -> an access token whose device session is alive, for each example:
+    the last one while its session lives, a new sign-in once an example ended it (logout,
+    logout-all). A sign-in per example updated the user's `last_login` some 6,000 times in the
+    test's one transaction: every later read of that row (each request's authentication, and each
+    deferred foreign-key check at the end, ~60 s of teardown) walked all its row versions."""
+    signed_in = []
+
+    def token() -> str:
+        if not signed_in or not session_is_active(session_id=signed_in[-1].device_session.pk, user_id=user.pk):
+            signed_in.append(signed_in_client(user))
+        return signed_in[-1].tokens.access
+
+    return token
 
 
 @pytest.fixture
@@ -49,13 +89,13 @@ def access_token(user):
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-def test_api_operation_never_errors_and_matches_schema(case, user):
-    token = signed_in_client(user).tokens.access
+def test_api_operation_never_errors_and_matches_schema(case, live_session_token):
+    token = live_session_token()
     case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, excluded_checks=[positive_data_acceptance])
 
 
 @pytest.mark.timeout(1200)
-@schema.parametrize()
+@token_schema.parametrize()
 @settings(
     max_examples=10,
     deadline=None,
@@ -63,7 +103,8 @@ def test_api_operation_never_errors_and_matches_schema(case, user):
 )
 def test_api_operation_with_an_access_token_never_errors_and_matches_schema(case, access_token):
     """The same walk with a personal access token holding every scope a non-staff user may have:
-    credential endpoints answer 403 `token_not_allowed`, which the schema must declare too."""
+    credential endpoints answer 403 `token_not_allowed`, which the schema must declare too. Its
+    explicit examples and generated cases run; the coverage phase runs in the signed-in walk."""
     token = access_token
     case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, excluded_checks=[positive_data_acceptance])
 
