@@ -4,7 +4,8 @@ with PROFILE=1 cProfile's top functions.
 
     scripts/with_services.py -- python -m benchmarks.profile_read
 
-Environment: PROFILE_VIDEOS (10000: seeded with bench-api's seed when the catalog is smaller), PROFILE_REQUESTS (300 per endpoint), PROFILE (0), PROFILE_ONLY (a name).
+Environment: PROFILE_VIDEOS (10000: seeded with bench-api's seed on a fresh database), PROFILE_REQUESTS
+(300 per endpoint), PROFILE (0), PROFILE_ONLY (a name).
 """
 
 import cProfile
