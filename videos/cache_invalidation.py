@@ -6,7 +6,8 @@ without each remembering: videos (publish, edit, delete, visibility, featured, p
 tags and plans, categories, tags, plans, playlists, and the public side of users (username,
 display name, avatar, deactivation). Writes that bypass signals (`QuerySet.update()`,
 `bulk_create`, fast deletes: counters, follows, playlist item counts, view counts) call
-`invalidate()` in their services. Signals here only drop a cache: they carry no business rule.
+`invalidate()` (or its throttled forms below) in their services. Signals here only drop a cache:
+they carry no business rule.
 """
 
 from typing import Any
@@ -18,6 +19,7 @@ from vod.response_cache import invalidate
 # The parts of a user a channel, a video's owner or a playlist's owner shows.
 PUBLIC_USER_FIELDS = frozenset({"username", "display_name", "avatar_id", "is_active"})
 VIEWS_AT_MOST_EVERY = 60  # seconds: view counts in cached answers may lag this much
+COUNTS_AT_MOST_EVERY = 10  # seconds: like, follower and playlist counts may lag this much
 
 
 def _on_write(sender: Any, **kwargs: Any) -> None:
@@ -38,6 +40,13 @@ def _on_m2m(sender: Any, action: str, **kwargs: Any) -> None:
 def view_counted() -> None:
     """A view was counted: cached answers catch up at most once a minute."""
     invalidate(at_most_every=VIEWS_AT_MOST_EVERY, reason="views")
+
+
+def counts_moved() -> None:
+    """A rating, a follow or a public playlist's size moved. Any signed-in user can repeat these
+    cheaply (like, none, like...), and one generation serves every answer, so they bump at most
+    every COUNTS_AT_MOST_EVERY seconds: else one user could keep the whole cache empty."""
+    invalidate(at_most_every=COUNTS_AT_MOST_EVERY, reason="counts")
 
 
 def connect() -> None:

@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from accounts.models import User
+from videos.cache_invalidation import counts_moved
 from videos.errors import (
     CannotFollowSelf,
     PlaylistFull,
@@ -117,7 +118,7 @@ def item_remove(*, playlist: Playlist, item_id) -> None:
 def _item_count_moved(playlist: Playlist) -> None:
     """A public playlist's count shows on its channel's cached page."""
     if playlist.visibility == Playlist.Visibility.PUBLIC:
-        invalidate()
+        counts_moved()
 
 
 @transaction.atomic
@@ -185,7 +186,7 @@ def _move_counter(video_id, value: str | None, step: int) -> None:
         return
     field = "like_count" if value == Rating.Value.LIKE else "dislike_count"
     Video.objects.filter(pk=video_id).update(**{field: Greatest(F(field) + step, 0)})
-    invalidate()
+    counts_moved()
 
 
 @transaction.atomic
@@ -236,12 +237,12 @@ def follow(*, follower: User, channel: User) -> None:
     if follower.pk == channel.pk:
         raise CannotFollowSelf()
     Follow.objects.bulk_create([Follow(follower=follower, channel=channel)], ignore_conflicts=True)
-    invalidate()  # the channel's follower count
+    counts_moved()  # the channel's follower count
 
 
 def unfollow(*, follower: User, channel: User) -> None:
     if Follow.objects.filter(follower=follower, channel=channel).delete()[0]:
-        invalidate()
+        counts_moved()
 
 
 @transaction.atomic

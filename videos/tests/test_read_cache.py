@@ -512,6 +512,7 @@ def test_each_write_shows_on_the_next_anonymous_read(name, committed):
     ]
     before = {url: _read(client, url) for url in reads}
     assert all(queries(client, url)[1] == 0 for url, (status, _) in before.items() if status == 200)
+    cache.delete("anon-cache:throttle:counts")  # the setup's follow opened a window of its own
 
     # when the write commits
     with committed():
@@ -593,3 +594,27 @@ def test_an_admin_action_shows_on_the_next_anonymous_read(committed):
     # then the next anonymous read no longer lists it
     assert done.status_code == 200
     assert client.get(VIDEOS).json()["results"] == []
+
+
+def test_a_user_repeating_cheap_writes_cannot_keep_the_cache_empty(committed):
+    # given a cached list and a signed-in user who toggles a like as fast as they can
+    shown = video()
+    toggler, client = UserFactory(), APIClient()
+    client.get(VIDEOS)
+
+    # when they like, unlike and like again, and follow and unfollow, within ten seconds
+    with committed():
+        library_services.rating_set(user=toggler, video=shown, value="like")
+    first = client.get(VIDEOS).json()["results"][0]["like_count"]
+    generation = response_cache.generation()
+    with committed():
+        library_services.rating_set(user=toggler, video=shown, value="none")
+        library_services.rating_set(user=toggler, video=shown, value="like")
+        library_services.follow(follower=toggler, channel=shown.owner)
+        library_services.unfollow(follower=toggler, channel=shown.owner)
+
+    # then the first shows at once and the rest wait for the window: one bump, the entry stays
+    assert first == 1
+    assert response_cache.generation() == generation
+    assert queries(client, VIDEOS)[1] == 0
+    assert 0 < cache._cache.get_client().ttl(cache.make_key("anon-cache:throttle:counts")) <= 10
