@@ -217,7 +217,7 @@ def postprocess_schema(result: dict, generator: Any, request: Any, public: bool)
         "CacheControl": {
             "schema": {"type": "string"},
             "description": "`public, max-age=N` for answers anyone gets (anonymous, public; a CDN may keep "
-            "them N seconds); `private, no-cache` for a signed-in viewer's or an unlisted or gated video's.",
+            "them N seconds); `private, no-cache` for a signed-in viewer's or an unlisted video's.",
             "required": True,
         },
     }

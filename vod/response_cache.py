@@ -6,15 +6,19 @@ content negotiation, so it knows who asks and in what format:
 - an anonymous 200 whose answer is public is stored, rendered, in the default cache (Redis),
   under a hash of the normalised request (scheme and host, since page links and poster URLs in
   the body are absolute; path without its trailing slash; the negotiated media type; the query
-  parameters sorted) and the current *generation*. A hit returns the stored bytes without a query.
+  parameters sorted), tagged with the current *generation*. A hit (its tag is the generation)
+  returns the stored bytes without a query, in one cache round trip.
 - every write that can change a public answer calls `invalidate()`, which bumps the generation on
-  commit: the old entries become unreachable at once and expire by their TTL. One generation for
-  everything: writes are rare next to reads, and a scoped scheme would have to know which lists
-  a video appears on.
+  commit: every entry is stale at once, and is overwritten by the next read of its request. One
+  generation for everything: writes are rare next to reads, and a scoped scheme would have to
+  know which lists a video appears on. Writes anyone can repeat cheaply (views, likes, follows)
+  bump at most once a window; one suppressed inside a window leaves a bump due at its end,
+  which the first read after it makes, so they show within the window however long entries live.
 - every 200 (anonymous or not) carries a strong `ETag` (a hash of the body) and answers a
   matching `If-None-Match` with a 304 without a body.
-- anonymous public answers say `public, max-age=<what is left of the entry>` for a CDN; anything
-  else (a signed-in viewer's answer, an unlisted or gated video) says `private, no-cache`.
+- anonymous public answers say `public, max-age=<ANON_CACHE_MAX_AGE, at most what is left of the
+  entry>` for a CDN, which no write can purge; anything else (a signed-in viewer's answer, an
+  unlisted video) says `private, no-cache`.
 
 Entries live `ANON_CACHE_SECONDS` (0 turns the cache off), never more than half the playback token
 lifetime (less the step tokens are issued in), so a signed poster URL served from the cache (or a CDN
@@ -26,8 +30,8 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
-from functools import wraps
-from typing import Any
+from functools import partial, wraps
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -40,7 +44,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 GENERATION_KEY = "anon-cache:generation"
+ENTRY_KEY = "anon-cache:entry:{}"
 _THROTTLE_KEY = "anon-cache:throttle:{}"
+_DUE_KEY = "anon-cache:due:{}"
+THROTTLED = ("views", "counts")  # the reasons `invalidate(at_most_every=...)` is called with
 # Query strings longer than this, or with parameters the view does not read, are answered but not
 # stored: junk must not fill the cache with copies of one answer.
 MAX_QUERY_BYTES = 1024
@@ -79,13 +86,26 @@ def bump() -> None:
 
 def invalidate(*, at_most_every: int | None = None, reason: str = "") -> None:
     """Makes every cached public answer stale once the current transaction commits (at once
-    outside one). With `at_most_every` seconds, writes of this `reason` bump at most that often
-    (view counts: the first view of a window shows at once, later ones with the next bump)."""
+    outside one). With `at_most_every` seconds, writes of this `reason` (one of THROTTLED) bump at
+    most that often: the first of a window at once; a later one leaves a bump due at the window's
+    end, made by the first read after it (`_lookup`), so it shows within the window."""
     if not entry_seconds():  # off: nothing is stored (what was lives ANON_CACHE_SECONDS at most)
         return
-    if at_most_every and not cache.add(_THROTTLE_KEY.format(reason), 1, timeout=at_most_every):
-        return
+    if at_most_every:
+        try:
+            if not cache.add(_THROTTLE_KEY.format(reason), time.time() + at_most_every, timeout=at_most_every):
+                end = cache.get(_THROTTLE_KEY.format(reason)) or time.time()
+                due = partial(_add_due, reason, end, at_most_every + entry_seconds())
+                transaction.on_commit(due, robust=True)
+                return
+        except RedisError:  # nothing is read from the cache either; entries end by their TTL
+            logger.warning("read cache unavailable", exc_info=True)
+            return
     transaction.on_commit(bump, robust=True)
+
+
+def _add_due(reason: str, when: float, timeout: int) -> None:
+    cache.add(_DUE_KEY.format(reason), when, timeout=timeout)
 
 
 def _anonymous(request: Request) -> bool:
@@ -127,20 +147,26 @@ def cache_key(request: Request, view: Any, extra_params: Iterable[str] = ()) -> 
         str(request.accepted_media_type),
         *(f"{name}={value}" for name, values in sorted(request.GET.lists()) for value in values),
     ]
-    digest = hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return ENTRY_KEY.format(hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest())
+
+
+def _lookup(key: str) -> tuple[int | None, dict | None]:
+    """The current generation and the entry stored under `key` if it is of that generation, in
+    one round trip (plus a bump when one is due). (None, None) while the cache is unreachable."""
+    dues = [_DUE_KEY.format(reason) for reason in THROTTLED]
     try:
-        return f"anon-cache:{generation()}:{digest}"
+        found = cache.get_many([GENERATION_KEY, key, *dues])
+        now = time.time()
+        for due in dues:  # delete() is true for one reader only: one bump per due
+            if found.get(due, now + 1) <= now and cache.delete(due):
+                bump()
+                found.pop(GENERATION_KEY, None)
+        current = found[GENERATION_KEY] if GENERATION_KEY in found else generation()
     except RedisError:  # the answer is computed as without the cache
         logger.warning("read cache unavailable", exc_info=True)
-        return None
-
-
-def _stored(key: str) -> dict | None:
-    try:
-        return cache.get(key)
-    except RedisError:
-        logger.warning("read cache unavailable", exc_info=True)
-        return None
+        return None, None
+    entry = found.get(key)
+    return int(current), entry if entry is not None and entry.get("generation") == int(current) else None
 
 
 def _etag(content: bytes) -> str:
@@ -164,7 +190,7 @@ def _from_entry(request: Request, entry: dict) -> HttpResponse:
     response = HttpResponse(entry["content"], content_type=entry["content_type"])
     response["ETag"] = entry["etag"]
     left = max(0, int(entry["expires"] - time.time()))
-    response["Cache-Control"] = f"public, max-age={left}"
+    response["Cache-Control"] = f"public, max-age={min(left, settings.ANON_CACHE_MAX_AGE)}"
     patch_vary_headers(response, VARY)
     return _not_modified(request, response)
 
@@ -182,7 +208,8 @@ def cached_read(
         @wraps(action)
         def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Any:
             key = cache_key(request, view, extra)
-            if key is not None and (entry := _stored(key)) is not None:
+            current, entry = _lookup(key) if key is not None else (None, None)
+            if entry is not None:
                 return _from_entry(request, entry)
             response = action(view, request, *args, **kwargs)
             if response.status_code != 200 or not isinstance(response, Response):
@@ -195,18 +222,20 @@ def cached_read(
             shared = _anonymous(request) and public(response.data)
             seconds = entry_seconds()
             if shared:
-                response["Cache-Control"] = f"public, max-age={seconds}" if seconds else "public, no-cache"
+                age = min(seconds, settings.ANON_CACHE_MAX_AGE)
+                response["Cache-Control"] = f"public, max-age={age}" if seconds else "public, no-cache"
             else:
                 response["Cache-Control"] = PRIVATE
-            if shared and key is not None:
+            if shared and current is not None:
                 entry = {
+                    "generation": current,
                     "content": response.content,
                     "content_type": response["Content-Type"],
                     "etag": response["ETag"],
                     "expires": time.time() + seconds,
                 }
                 try:
-                    cache.set(key, entry, timeout=seconds)
+                    cache.set(cast(str, key), entry, timeout=seconds)
                 except RedisError:
                     logger.warning("read cache unavailable", exc_info=True)
             return _not_modified(request, response)
@@ -218,5 +247,6 @@ def cached_read(
 
 
 def public_video(data: dict) -> bool:
-    """A video's answer may be shared when anyone may see it and no plan gates it."""
-    return data.get("visibility") == "public" and not data.get("required_plans")
+    """A video's answer may be shared when anyone may find it. A gated one's is shared too: every
+    anonymous viewer gets the same (`access: locked`), as the catalog's pages already show it."""
+    return data.get("visibility") == "public"

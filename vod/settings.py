@@ -436,9 +436,12 @@ PLAYBACK_TOKEN_TTL = timedelta(hours=env.int("PLAYBACK_TOKEN_TTL_HOURS", default
 PLAYBACK_PUBLIC_BASE_URL = env.str("PLAYBACK_PUBLIC_BASE_URL", default="")
 VIEW_MIN_SECONDS = 10  # watched at least this long before a view counts ...
 VIEW_WINDOW = timedelta(hours=6)  # ... once per viewer and video in this window
-# Anonymous reads of the catalog, videos, channels and categories are cached this long (seconds;
-# 0: off), and say `public, max-age` for a CDN (vod.response_cache).
-ANON_CACHE_SECONDS = env.int("ANON_CACHE_SECONDS", default=30)
+# Anonymous reads of the catalog, videos, channels and categories are kept in the cache this long
+# (seconds; 0: off): every write that changes them invalidates them at once, so this only bounds
+# memory and what a failed invalidation leaves (vod.response_cache).
+ANON_CACHE_SECONDS = env.int("ANON_CACHE_SECONDS", default=300)
+# ... and what their `public, max-age` tells a CDN, which no write can purge (seconds).
+ANON_CACHE_MAX_AGE = env.int("ANON_CACHE_MAX_AGE", default=30)
 
 # Transcoding: named profiles; operators pick one with TRANSCODE_PROFILE or add their own here.
 TRANSCODE_PROFILES = {

@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
-from accounts.tests.factories import PlanFactory, UserFactory
+from accounts.tests.factories import PlanFactory, SubscriptionFactory, UserFactory
 from testing.clients import signed_in_client
 from videos.catalog import services as catalog_services
 from videos.library import services as library_services
@@ -55,11 +55,8 @@ def queries(client, url, **headers) -> tuple[object, int]:
 
 
 def entries() -> list[bytes]:
-    """The stored answers in Redis (not the generation counter)."""
-    client = cache._cache.get_client()
-    return [
-        key for key in client.scan_iter(match="*anon-cache:*") if b"generation" not in key and b"throttle" not in key
-    ]
+    """The stored answers in Redis (not the generation counter, throttles or due bumps)."""
+    return list(cache._cache.get_client().scan_iter(match="*anon-cache:entry:*"))
 
 
 @pytest.fixture
@@ -106,12 +103,35 @@ def test_a_repeated_anonymous_read_is_served_from_the_cache_without_sql(path):
     assert first.status_code == 200, first.content
     assert first_queries > 0 and second_queries == 0
     assert second.content == first.content and second["ETag"] == first["ETag"]
-    assert first["Cache-Control"] == f"public, max-age={settings.ANON_CACHE_SECONDS}"
+    assert settings.ANON_CACHE_MAX_AGE < settings.ANON_CACHE_SECONDS  # the defaults: a CDN keeps it less
+    assert first["Cache-Control"] == f"public, max-age={settings.ANON_CACHE_MAX_AGE}"
     assert second["Cache-Control"].startswith("public, max-age=")
-    assert 0 <= int(second["Cache-Control"].rpartition("=")[2]) <= settings.ANON_CACHE_SECONDS
+    assert 0 <= int(second["Cache-Control"].rpartition("=")[2]) <= settings.ANON_CACHE_MAX_AGE
     for response in (first, second):
         assert {"Accept", "Authorization", "Cookie"} <= {v.strip() for v in response["Vary"].split(",")}
         assert response["Content-Type"] == "application/json"
+
+
+def test_a_hit_is_one_round_trip_to_the_cache(monkeypatch):
+    # given a cached list
+    video()
+    client = APIClient()
+    client.get(VIDEOS)
+    calls = []
+
+    def counted(name, real):
+        def call(*args, **kwargs):
+            calls.append(name)
+            return real(*args, **kwargs)
+
+        return call
+
+    for name in ("get", "get_many", "set", "add", "incr", "delete"):
+        monkeypatch.setattr(cache, name, counted(name, getattr(cache, name)))
+
+    # when it is read again, then one multi-get fetched the generation and the entry
+    assert queries(client, VIDEOS)[1] == 0
+    assert calls == ["get_many"]
 
 
 def test_the_trailing_slash_and_the_order_of_parameters_share_one_entry():
@@ -190,14 +210,9 @@ def test_a_session_cookie_bypasses_the_cache():
     assert count > 0 and response["Cache-Control"] == "private, no-cache"
 
 
-@pytest.mark.parametrize("kind", ["unlisted", "gated"])
-def test_unlisted_and_gated_videos_details_are_private_and_never_stored(kind):
-    # given an unlisted video, or a public one a plan unlocks
-    if kind == "unlisted":
-        shown = with_poster(visibility=Video.Visibility.UNLISTED)
-    else:
-        shown = with_poster()
-        catalog_services.video_update(video=shown, required_plans=[PlanFactory(code="gold").code])
+def test_an_unlisted_videos_detail_is_private_and_never_stored():
+    # given an unlisted video
+    shown = with_poster(visibility=Video.Visibility.UNLISTED)
     client = APIClient()
 
     # when anyone with the link reads it twice
@@ -208,6 +223,27 @@ def test_unlisted_and_gated_videos_details_are_private_and_never_stored(kind):
     assert first.status_code == second.status_code == 200
     assert first["Cache-Control"] == "private, no-cache" and second_queries > 0
     assert entries() == []
+
+
+def test_a_gated_videos_anonymous_detail_is_shared_but_a_subscriber_gets_their_own():
+    # given a public video a plan unlocks, and a subscriber to that plan
+    shown = with_poster()
+    gold = PlanFactory(code="gold")
+    catalog_services.video_update(video=shown, required_plans=[gold.code])
+    subscriber = signed_in_client(UserFactory())
+    SubscriptionFactory(user=subscriber.user, plan=gold)
+    url = f"{VIDEOS}/{shown.pk}"
+
+    # when anonymous viewers read it twice, then the subscriber
+    first, _ = queries(APIClient(), url)
+    second, second_queries = queries(APIClient(), url)
+    theirs = subscriber.get(url)
+
+    # then anonymous viewers share one locked answer (as the list pages show it), the subscriber's is
+    # computed for them and says granted
+    assert first.json()["access"] == "locked" and second_queries == 0 and second.content == first.content
+    assert first["Cache-Control"].startswith("public, max-age=") and len(entries()) == 1
+    assert theirs.json()["access"] == "granted" and theirs["Cache-Control"] == "private, no-cache"
 
 
 def test_a_private_videos_detail_is_never_cached_for_anonymous_viewers():
@@ -563,6 +599,30 @@ def test_view_counts_reach_cached_answers_at_most_once_a_minute(committed):
     assert client.get(url).json()["view_count"] == 3
 
 
+def test_a_view_held_back_by_the_window_shows_when_it_ends_without_another_write(committed):
+    # given a cached detail and two views within one minute: the second is held back
+    shown = video()
+    client = APIClient()
+    url = f"{VIDEOS}/{shown.pk}"
+    client.get(url)
+    with committed():
+        viewer_state.view_count_once(video=shown, viewer="anon:one")
+    assert client.get(url).json()["view_count"] == 1
+    with committed():
+        viewer_state.view_count_once(video=shown, viewer="anon:two")
+    assert client.get(url).json()["view_count"] == 1
+
+    # then a bump is due at the window's end (not before: the answer stays cached) ...
+    due_key, throttle_key = "anon-cache:due:views", "anon-cache:throttle:views"
+    assert cache.get(due_key) == cache.get(throttle_key) > time.time()
+    assert queries(client, url)[1] == 0
+
+    # ... and the first read once the window has passed shows both views, once
+    cache.set(due_key, time.time() - 1)  # the minute has passed
+    assert client.get(url).json()["view_count"] == 2
+    assert cache.get(due_key) is None and queries(client, url)[1] == 0
+
+
 def test_reads_are_answered_while_redis_is_unreachable(monkeypatch):
     # given a cached list, then a cache that refuses every call
     video()
@@ -572,7 +632,7 @@ def test_reads_are_answered_while_redis_is_unreachable(monkeypatch):
     def refuse(*args, **kwargs):
         raise redis.exceptions.ConnectionError("down")
 
-    for name in ("get", "set", "add"):
+    for name in ("get", "get_many", "set", "add"):
         monkeypatch.setattr(cache, name, refuse)
 
     # then the list is computed as without the cache
