@@ -195,7 +195,7 @@ if PRODUCTION and not REDIS_URL:
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "vod.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "vod",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

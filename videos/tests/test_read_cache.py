@@ -66,7 +66,14 @@ def committed(django_capture_on_commit_callbacks):
 
 
 def test_the_tests_use_the_real_redis():
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings.CACHES["default"]["BACKEND"] == "vod.redis_cache.RedisCache"
+
+
+def test_the_cache_reuses_one_redis_client_across_calls():
+    # Django's own backend builds a client per call (vod.redis_cache says why that matters)
+    clients = [cache._cache.get_client(), cache._cache.get_client("key", write=True), cache._cache.get_client()]
+    assert len({id(client) for client in clients}) == 1
+    assert cache.set("reused", 1) is None and cache.get("reused") == 1
 
 
 # --- hits ---------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ def test_ready_checks_every_backing_service(ready):
 def test_ready_names_the_cache_when_it_is_down(ready, settings, unused_tcp_port):
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "vod.redis_cache.RedisCache",
             "LOCATION": f"redis://127.0.0.1:{unused_tcp_port}/0",
         }
     }
