@@ -583,19 +583,24 @@ def test_the_generation_moves_when_the_write_commits_not_before(django_capture_o
     assert client.get(f"{VIDEOS}/{shown.pk}").json()["title"] == "New"
 
 
-def test_view_counts_reach_cached_answers_at_most_once_a_minute(committed):
-    # given a cached detail
+@pytest.fixture
+def held_back_view(committed):
+    """A cached detail that shows one view, and a second view counted within the same minute."""
     shown = video()
     client = APIClient()
     url = f"{VIDEOS}/{shown.pk}"
     client.get(url)
-
-    # when views are counted: the first of a minute shows at once, later ones wait for the next bump
     with committed():
         viewer_state.view_count_once(video=shown, viewer="anon:one")
     assert client.get(url).json()["view_count"] == 1
     with committed():
         viewer_state.view_count_once(video=shown, viewer="anon:two")
+    return shown, client, url
+
+
+def test_view_counts_reach_cached_answers_at_most_once_a_minute(held_back_view, committed):
+    # given views counted: the first of a minute shows at once, later ones wait for the next bump
+    shown, client, url = held_back_view
     assert client.get(url).json()["view_count"] == 1
 
     # then the first view after the minute shows them all (the throttle's key expires after 60 s)
@@ -606,17 +611,9 @@ def test_view_counts_reach_cached_answers_at_most_once_a_minute(committed):
     assert client.get(url).json()["view_count"] == 3
 
 
-def test_a_view_held_back_by_the_window_shows_when_it_ends_without_another_write(committed):
-    # given a cached detail and two views within one minute: the second is held back
-    shown = video()
-    client = APIClient()
-    url = f"{VIDEOS}/{shown.pk}"
-    client.get(url)
-    with committed():
-        viewer_state.view_count_once(video=shown, viewer="anon:one")
-    assert client.get(url).json()["view_count"] == 1
-    with committed():
-        viewer_state.view_count_once(video=shown, viewer="anon:two")
+def test_a_view_held_back_by_the_window_shows_when_it_ends_without_another_write(held_back_view):
+    # given a second view held back by the minute's window
+    _, client, url = held_back_view
     assert client.get(url).json()["view_count"] == 1
 
     # then a bump is due at the window's end (not before: the answer stays cached) ...
