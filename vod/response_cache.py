@@ -14,6 +14,10 @@ content negotiation, so it knows who asks and in what format:
   know which lists a video appears on. Writes anyone can repeat cheaply (views, likes, follows)
   bump at most once a window; one suppressed inside a window leaves a bump due at its end,
   which the first read after it makes, so they show within the window however long entries live.
+- a signed-in viewer's answer to an action given `personal=` is made from the shared one: the anonymous
+  answer to the same request (from the cache, or computed and stored as an anonymous read would),
+  with `personal.overlay` putting in what differs per viewer (the catalog's `access` and `my_rating`),
+  so a signed-in page costs a cache hit and the overlay's queries, not the page's query and serializer.
 - every 200 (anonymous or not) carries a strong `ETag` (a hash of the body) and answers a
   matching `If-None-Match` with a 304 without a body.
 - anonymous public answers say `public, max-age=<ANON_CACHE_MAX_AGE, at most what is left of the
@@ -27,11 +31,13 @@ as without the cache (a bump that fails at commit leaves entries until their TTL
 """
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial, wraps
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -132,9 +138,10 @@ def _known_params(view: Any, extra: Iterable[str]) -> set[str]:
     return names
 
 
-def cache_key(request: Request, view: Any, extra_params: Iterable[str] = ()) -> str | None:
-    """The entry's key for an anonymous request, or None when it is not to be stored."""
-    if not entry_seconds() or not _anonymous(request):
+def cache_key(request: Request, view: Any, extra_params: Iterable[str] = (), *, shared: bool = False) -> str | None:
+    """The entry's key for an anonymous request (with `shared`, the key an anonymous one of the same
+    request would have), or None when it is not to be stored."""
+    if not entry_seconds() or not (shared or _anonymous(request)):
         return None
     query = request.META.get("QUERY_STRING", "")
     if len(query) > MAX_QUERY_BYTES or not set(request.GET).issubset(_known_params(view, extra_params)):
@@ -195,38 +202,44 @@ def _from_entry(request: Request, entry: dict) -> HttpResponse:
     return _not_modified(request, response)
 
 
+@dataclass(frozen=True)
+class Personal:
+    """How a signed-in viewer's answer is made from the shared (anonymous) one of the same request:
+    `applies(request)` says whether it can be (e.g. no parameter that filters per viewer),
+    `shared(view, request)` computes the anonymous answer, `overlay(request, data)` returns the
+    viewer's. The viewer's answer must differ from the shared one only where `overlay` writes."""
+
+    applies: Callable[[Request], bool]
+    shared: Callable[[Any, Request], Response]
+    overlay: Callable[[Request, Any], Any]
+
+
 def cached_read(
-    *, public: Callable[[Any], bool] = lambda data: True, params: Iterable[str] = ()
+    *, public: Callable[[Any], bool] = lambda data: True, params: Iterable[str] = (), personal: Personal | None = None
 ) -> Callable[[Callable], Callable]:
     """Wraps a GET action: anonymous public 200s from and into the cache, an ETag and conditional
     GET on every 200, Cache-Control. `public(data)` says whether the answer may be shared (e.g. a
     video's detail only when it is public and free); `params` are query parameters the action
-    reads beyond its filterset's and paginator's."""
+    reads beyond its filterset's and paginator's; `personal`, how signed-in viewers' answers are
+    made from the shared one."""
     extra = tuple(params)
 
     def decorate(action: Callable) -> Callable:
-        @wraps(action)
-        def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Any:
-            key = cache_key(request, view, extra)
-            current, entry = _lookup(key) if key is not None else (None, None)
-            if entry is not None:
-                return _from_entry(request, entry)
-            response = action(view, request, *args, **kwargs)
-            if response.status_code != 200 or not isinstance(response, Response):
-                return response
-            # Rendered here rather than by Django, for the ETag and the stored bytes (DRF finalizes
-            # it again after the action: the same renderer and headers, no second rendering).
-            view.finalize_response(request, response, *args, **kwargs).render()
+        def render(view: Any, request: Request, response: Response, current: int | None, key: str | None) -> None:
+            """Renders a 200 with its ETag, Vary and Cache-Control, and stores it under `key` when
+            it may be shared. (DRF finalizes it again after the action: the same renderer and
+            headers, no second rendering.)"""
+            view.finalize_response(request, response).render()
             response["ETag"] = _etag(response.content)
             patch_vary_headers(response, VARY)
-            shared = _anonymous(request) and public(response.data)
+            shareable = public(response.data)
             seconds = entry_seconds()
-            if shared:
+            if shareable and _anonymous(request):
                 age = min(seconds, settings.ANON_CACHE_MAX_AGE)
                 response["Cache-Control"] = f"public, max-age={age}" if seconds else "public, no-cache"
             else:
                 response["Cache-Control"] = PRIVATE
-            if shared and current is not None:
+            if shareable and key is not None and current is not None:
                 entry = {
                     "generation": current,
                     "content": response.content,
@@ -235,9 +248,39 @@ def cached_read(
                     "expires": time.time() + seconds,
                 }
                 try:
-                    cache.set(cast(str, key), entry, timeout=seconds)
+                    cache.set(key, entry, timeout=seconds)
                 except RedisError:
                     logger.warning("read cache unavailable", exc_info=True)
+
+        def personalised(view: Any, request: Request) -> Response | None:
+            """The viewer's answer made from the shared one, or None when it cannot be."""
+            key = cache_key(request, view, extra, shared=True)
+            json_answer = getattr(request, "accepted_renderer", None) and request.accepted_renderer.format == "json"
+            if personal is None or key is None or not json_answer or not personal.applies(request):
+                return None
+            current, entry = _lookup(key)
+            if entry is not None:
+                content = entry["content"]
+            else:
+                response = personal.shared(view, request)
+                if response.status_code != 200:
+                    return None
+                render(view, request, response, current, key)
+                content = response.content
+            return Response(personal.overlay(request, json.loads(content)))
+
+        @wraps(action)
+        def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Any:
+            key = cache_key(request, view, extra)
+            current, entry = _lookup(key) if key is not None else (None, None)
+            if entry is not None:
+                return _from_entry(request, entry)
+            response = (None if key is not None else personalised(view, request)) or action(
+                view, request, *args, **kwargs
+            )
+            if response.status_code != 200 or not isinstance(response, Response):
+                return response
+            render(view, request, response, current, key)
             return _not_modified(request, response)
 
         wrapper.conditional_get = True  # type: ignore[attr-defined]  # read by vod.openapi

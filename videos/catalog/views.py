@@ -31,6 +31,7 @@ from videos.catalog.serializers import (
     VideoInputSerializer,
     VideoSerializer,
 )
+from videos.catalog.viewer_fields import write_viewer_fields
 from videos.models import Category, Video
 from videos.pipeline.jobs import transcode_queue
 from videos.playback.views import VideoPlaybackActions, media_context
@@ -39,10 +40,23 @@ from vod import images
 from vod.idempotency import SCHEMA_PARAMETER as IDEMPOTENCY_PARAMETER
 from vod.idempotency import idempotent
 from vod.permissions import request_user, signed_in_user
-from vod.response_cache import cached_read, public_video
+from vod.response_cache import Personal, cached_read, public_video
 from vod.serializers import validated
 from vod.throttling import UserThrottle
 from vod.viewsets import UUIDLookupMixin
+
+# A signed-in viewer's catalog page is the anonymous one with their `access` and `my_rating` written in,
+# unless they filter by `access` (which selects other videos per viewer).
+SIGNED_IN_PAGE = Personal(
+    applies=lambda request: "access" not in request.query_params,
+    shared=lambda view, request: view.catalog_page(request, anonymous=True),
+    overlay=lambda request, data: {
+        **data,
+        "results": write_viewer_fields(
+            data["results"], viewer=request_user(request), poster_urls=media_context(request)["poster_urls"]
+        ),
+    },
+)
 
 
 class VideoViewSet(VideoPlaybackActions, VideoSourceActions, UUIDLookupMixin, viewsets.GenericViewSet):
@@ -68,15 +82,22 @@ class VideoViewSet(VideoPlaybackActions, VideoSourceActions, UUIDLookupMixin, vi
             return [AllowAny()]
         return [IsAuthenticated()]
 
-    def get_queryset(self) -> QuerySet[Video]:
+    def get_queryset(self, anonymous: bool = False) -> QuerySet[Video]:
+        """The catalog as the caller sees it (`access`, `my_rating`), or as an anonymous viewer does."""
         query = self.request.query_params.get("q", "")
         if "\x00" in query or len(query) > 200:
             raise ValidationError({"q": ["Up to 200 characters of text."]})
-        return selectors.catalog_search(query=query, viewer=request_user(self.request))
+        return selectors.catalog_search(query=query, viewer=None if anonymous else request_user(self.request))
 
     def paginate_queryset(self, queryset: Any) -> Any:
         page = super().paginate_queryset(queryset)
         return None if page is None else with_plans(page)
+
+    def catalog_page(self, request: Request, *, anonymous: bool = False) -> Response:
+        """A page of the catalog, for the caller or (`anonymous`) as anyone sees it."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset(anonymous)))
+        context = media_context(request, anonymous=anonymous)
+        return self.get_paginated_response(VideoSerializer(page, many=True, context=context).data)
 
     def _managed(self, pk: str | None) -> Video:
         return selectors.video_managed_by(video_id=pk, user=signed_in_user(self.request))
@@ -92,10 +113,9 @@ class VideoViewSet(VideoPlaybackActions, VideoSourceActions, UUIDLookupMixin, vi
             OpenApiParameter("limit", int, description="Page size, at most 100."),
         ],
     )
-    @cached_read(params=("q", "ordering"))
+    @cached_read(params=("q", "ordering"), personal=SIGNED_IN_PAGE)
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(VideoSerializer(page, many=True, context=media_context(request)).data)
+        return self.catalog_page(request)
 
     @extend_schema(tags=["videos"], summary="A video anyone may watch, or one of mine")
     @cached_read(public=public_video)

@@ -182,9 +182,10 @@ def playback_poster(request: Request, token: str, width: int) -> HttpResponseBas
     return cors(images.image_response(key, cache_control))
 
 
-def media_context(request: Request) -> dict[str, Any]:
-    """Serializer context that gives video representations their poster URLs, signed for this viewer."""
-    user, build = request_user(request), request.build_absolute_uri
+def media_context(request: Request, *, anonymous: bool = False) -> dict[str, Any]:
+    """Serializer context that gives video representations their poster URLs, signed for this viewer
+    (or for nobody, as an anonymous viewer's: `anonymous`)."""
+    user, build = None if anonymous else request_user(request), request.build_absolute_uri
     return {
         "request": request,
         "poster_urls": lambda video: signing.poster_urls(video=video, user=user, build_absolute_uri=build),

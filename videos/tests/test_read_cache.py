@@ -15,6 +15,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import resolve
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
@@ -23,6 +24,7 @@ from testing.clients import signed_in_client
 from videos.catalog import services as catalog_services
 from videos.library import services as library_services
 from videos.models import Category, Follow, Playlist, Tag, Video
+from videos.playback import signing as playback_signing
 from videos.playback import viewer_state
 from videos.tests.conftest import admin_client
 from videos.tests.factories import CategoryFactory, VideoFactory
@@ -177,7 +179,7 @@ def test_the_next_link_of_a_cached_page_is_the_requests_host():
 # --- who shares a cached answer ------------------------------------------------------------------
 
 
-def test_a_signed_in_viewer_never_gets_the_anonymous_body_nor_fills_it():
+def test_a_signed_in_viewer_gets_their_own_fields_never_the_anonymous_ones():
     # given a public video the viewer liked, and the anonymous list and detail cached
     shown = with_poster()
     viewer = signed_in_client(UserFactory())
@@ -208,13 +210,111 @@ def test_the_owner_of_a_video_gets_their_own_fields_after_an_anonymous_read():
     assert "source_size" in answer.json() and answer["Cache-Control"] == "private, no-cache"
 
 
-def test_a_session_cookie_bypasses_the_cache():
+def test_a_session_cookie_gets_the_shared_page_privately():
+    # the API authenticates no one by cookie: the answer is the anonymous one, but not for a CDN to keep
     video()
     client = APIClient()
-    client.get(VIDEOS)
+    shared = client.get(VIDEOS)
     client.cookies[settings.SESSION_COOKIE_NAME] = "whatever"
     response, count = queries(client, VIDEOS)
-    assert count > 0 and response["Cache-Control"] == "private, no-cache"
+    assert count == 0 and response.content == shared.content and response["Cache-Control"] == "private, no-cache"
+
+
+# --- signed-in pages from the shared one ------------------------------------------------------------
+
+
+@pytest.fixture
+def gated_page():
+    """A page with a free video the viewer liked, one they disliked, a gold video (their plan), a
+    silver one (not theirs), and their own silver one; and a signed-in subscriber to gold."""
+    viewer = signed_in_client(UserFactory())
+    gold, silver = PlanFactory(code="gold"), PlanFactory(code="silver")
+    SubscriptionFactory(user=viewer.user, plan=gold)
+    liked, disliked = with_poster(title="Liked"), with_poster(title="Disliked")
+    library_services.rating_set(user=viewer.user, video=liked, value="like")
+    library_services.rating_set(user=viewer.user, video=disliked, value="dislike")
+    for title, plan, owner in (("Gold", gold, None), ("Silver", silver, None), ("Mine", silver, viewer.user)):
+        shown = with_poster(title=title, **({"owner": owner} if owner else {}))
+        catalog_services.video_update(video=shown, required_plans=[plan.code])
+    return viewer
+
+
+def _without_posters(answer) -> list[dict]:
+    return [{k: v for k, v in row.items() if not k.startswith("poster_url")} for row in answer.json()["results"]]
+
+
+def _poster_viewer(row: dict) -> str:
+    """Whom the token in a poster URL was signed for ("" for no one)."""
+    token = resolve(urlsplit(row["poster_url"]).path).kwargs["token"]
+    return str(playback_signing.read_token(token).user_id or "")
+
+
+@pytest.mark.parametrize("cached", ["hit", "miss"])
+def test_a_signed_in_page_is_the_shared_one_with_the_viewers_fields(gated_page, settings, cached):
+    # given the viewer's page computed for them alone (as with the cache off)
+    viewer = gated_page
+    settings.ANON_CACHE_SECONDS = 0
+    computed, computed_queries = queries(viewer, VIDEOS)
+    settings.ANON_CACHE_SECONDS = 300
+    if cached == "hit":
+        APIClient().get(VIDEOS)
+
+    # when they read it with the shared page in the cache, or first of anyone
+    mine, mine_queries = queries(viewer, VIDEOS)
+
+    # then it says what the computed one says (rating, access: granted through their plan and as owner)
+    by_title = {row["title"]: row for row in mine.json()["results"]}
+    assert _without_posters(mine) == _without_posters(computed)
+    assert {title: row["access"] for title, row in by_title.items()} == {
+        "Liked": "free",
+        "Disliked": "free",
+        "Gold": "granted",
+        "Silver": "locked",
+        "Mine": "granted",
+    }
+    assert (by_title["Liked"]["my_rating"], by_title["Disliked"]["my_rating"]) == ("like", "dislike")
+    # and the posters of what is granted to them are signed for them (a token for no one opens no
+    # gated video); the others are the shared ones
+    viewer_id = str(viewer.user.pk)
+    assert [_poster_viewer(by_title[t]) for t in ("Gold", "Mine")] == [viewer_id, viewer_id]
+    assert [_poster_viewer(by_title[t]) for t in ("Liked", "Silver")] == ["", ""]
+    # and it is private; the shared page is stored once, anonymous viewers get it without SQL
+    assert mine["Cache-Control"] == "private, no-cache" and len(entries()) == 1
+    anonymous, anonymous_queries = queries(APIClient(), VIDEOS)
+    assert anonymous_queries == 0 and {row["my_rating"] for row in anonymous.json()["results"]} == {None}
+    if cached == "hit":
+        assert mine_queries < computed_queries
+
+
+def test_staff_who_may_view_videos_are_granted_every_gated_video_on_the_shared_page(gated_page, superuser):
+    APIClient().get(VIDEOS)
+    staff = signed_in_client(superuser)
+    assert {row["title"]: row["access"] for row in staff.get(VIDEOS).json()["results"]} == {
+        "Liked": "free",
+        "Disliked": "free",
+        "Gold": "granted",
+        "Silver": "granted",
+        "Mine": "granted",
+    }
+
+
+def test_filtering_by_access_is_computed_for_the_viewer_and_not_stored(gated_page):
+    viewer = gated_page
+    APIClient().get(VIDEOS)
+    granted = viewer.get(VIDEOS, {"access": "granted"})
+    assert sorted(row["title"] for row in granted.json()["results"]) == ["Gold", "Mine"]
+    assert APIClient().get(VIDEOS, {"access": "granted"}).json()["results"] == []
+    assert len(entries()) == 2  # the page and the anonymous `access=granted`; not the viewer's
+
+
+def test_a_like_shows_at_once_on_the_likers_page_served_from_the_shared_one(committed):
+    shown = video()
+    viewer = signed_in_client(UserFactory())
+    APIClient().get(VIDEOS)
+    viewer.get(VIDEOS)
+    with committed():
+        library_services.rating_set(user=viewer.user, video=shown, value="like")
+    assert viewer.get(VIDEOS).json()["results"][0]["my_rating"] == "like"
 
 
 def test_an_unlisted_videos_detail_is_private_and_never_stored():
