@@ -44,6 +44,13 @@ def entitling_plan_ids(*, user: User | None, at: datetime | None = None) -> Quer
     return Subscription.objects.entitling(at).filter(user=user).values("plan_id")
 
 
+def held_plan_codes(*, user: User | None) -> set[str]:
+    """The codes of the plans `user` holds an entitling subscription to now (one query)."""
+    if user is None or not user.is_authenticated:
+        return set()
+    return set(Subscription.objects.entitling().filter(user=user).values_list("plan__code", flat=True))
+
+
 def access_end(*, user: User, plan_ids: Iterable[int]) -> tuple[bool, datetime | None]:
     """Whether `user` has access through one of these plans now, and until when (None: open-ended,
     or no access). With several subscriptions the one lasting longest counts."""

@@ -4,6 +4,8 @@
 entitling subscription to one of its plans, owns it, or is staff who may view videos. `locked`:
 anything else; locked videos stay listed and readable, only playback is refused."""
 
+from collections.abc import Iterable
+
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
 from django.db.models import Case, CharField, OuterRef, Q, QuerySet, Subquery, Value, When, prefetch_related_objects
@@ -19,11 +21,25 @@ ACCESS_CHOICES = [(FREE, FREE), (GRANTED, GRANTED), (LOCKED, LOCKED)]
 
 def bypasses_plans(user: User | None, video: Video) -> bool:
     """Owners and staff who may view videos always play."""
+    return plays_without_plan(user, owner_id=video.owner_id)
+
+
+def plays_without_plan(user: User | None, *, owner_id: object) -> bool:
+    """Whether `user` plays a video of `owner_id` (a pk, or its text) whatever its plans."""
     return (
         user is not None
         and user.is_authenticated
-        and (video.owner_id == user.pk or staff_may(user, "videos.view_video"))
+        and (str(owner_id) == str(user.pk) or staff_may(user, "videos.view_video"))
     )
+
+
+def access_of(user: User | None, *, owner_id: object, plan_codes: Iterable[str], held_codes: set[str]) -> str:
+    """`access` for a video known by its owner and plan codes, given the codes of the plans `user`
+    holds (`held_plan_codes`): what `with_access` computes in SQL, for answers already made."""
+    codes = set(plan_codes)
+    if not codes:
+        return FREE
+    return GRANTED if plays_without_plan(user, owner_id=owner_id) or held_codes & codes else LOCKED
 
 
 def with_access(videos: QuerySet[Video], *, viewer: User | None) -> QuerySet[Video]:

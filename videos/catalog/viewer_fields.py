@@ -8,11 +8,10 @@ poster; a gated video's open only for a viewer it is granted to, so those are si
 from collections.abc import Callable
 from uuid import UUID
 
-from accounts.models import Plan, User
-from accounts.subscriptions.selectors import entitling_plan_ids
-from videos.catalog.access import FREE, GRANTED, LOCKED
+from accounts.models import User
+from accounts.subscriptions.selectors import held_plan_codes
+from videos.catalog.access import FREE, GRANTED, access_of, plays_without_plan
 from videos.models import Rating, Video
-from vod.permissions import staff_may
 
 
 def write_viewer_fields(
@@ -29,16 +28,15 @@ def write_viewer_fields(
             "video_id", "value"
         )
     )
-    gated = [video for video in videos if video["access"] != FREE]
-    every_plan = staff_may(viewer, "videos.view_video")
-    held: set[str] = set()
-    if gated and not every_plan:
-        held = set(Plan.objects.filter(pk__in=entitling_plan_ids(user=viewer)).values_list("code", flat=True))
     for video in videos:
         video["my_rating"] = ratings.get(UUID(video["id"]))
+    gated = [video for video in videos if video["access"] != FREE]
+    needs_plans = any(not plays_without_plan(viewer, owner_id=video["owner"]["id"]) for video in gated)
+    held = held_plan_codes(user=viewer) if needs_plans else set()
     for video in gated:
-        granted = every_plan or video["owner"]["id"] == str(viewer.pk) or held.intersection(video["required_plans"])
-        video["access"] = GRANTED if granted else LOCKED
+        video["access"] = access_of(
+            viewer, owner_id=video["owner"]["id"], plan_codes=video["required_plans"], held_codes=held
+        )
     granted = {video["id"]: video for video in gated if video["access"] == GRANTED and video["poster_url"]}
     if granted and poster_urls is not None:
         for row in Video.objects.filter(pk__in=list(granted)).prefetch_related("required_plans"):

@@ -317,6 +317,41 @@ def test_a_like_shows_at_once_on_the_likers_page_served_from_the_shared_one(comm
     assert viewer.get(VIDEOS).json()["results"][0]["my_rating"] == "like"
 
 
+def test_a_signed_in_page_is_computed_and_given_the_viewers_fields_while_redis_is_unreachable(gated_page, monkeypatch):
+    # given a read cache that refuses every call (sign-in's session check keeps its own cache)
+    viewer = gated_page
+
+    class Unreachable:
+        def __getattr__(self, name):
+            def refuse(*args, **kwargs):
+                raise redis.exceptions.ConnectionError("down")
+
+            return refuse
+
+    monkeypatch.setattr(response_cache, "cache", Unreachable())
+    response = viewer.get(VIDEOS)
+    assert response.status_code == 200 and response["Cache-Control"] == "private, no-cache"
+    by_title = {row["title"]: (row["access"], row["my_rating"]) for row in response.json()["results"]}
+    assert by_title == {
+        "Liked": ("free", "like"),
+        "Disliked": ("free", "dislike"),
+        "Gold": ("granted", None),
+        "Silver": ("locked", None),
+        "Mine": ("granted", None),
+    }
+    monkeypatch.undo()
+    assert entries() == []
+
+
+@pytest.mark.parametrize(
+    ("query", "status"), [({"cursor": "junk"}, 404), ({"ordering": "junk"}, 400), ({"limit": "0"}, 400)]
+)
+def test_a_signed_in_read_of_a_bad_page_gets_the_error_and_stores_nothing(gated_page, query, status):
+    response = gated_page.get(VIDEOS, query)
+    assert response.status_code == status and "code" in response.json()
+    assert entries() == []
+
+
 def test_an_unlisted_videos_detail_is_private_and_never_stored():
     # given an unlisted video
     shown = with_poster(visibility=Video.Visibility.UNLISTED)
